@@ -1,0 +1,113 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""Fakes for unit tests: a mocked SDK compute proxy and SDK resources."""
+
+import itertools
+from unittest import mock
+import uuid
+
+from keystoneauth1 import discover
+from openstack import exceptions as sdk_exceptions
+from openstack.compute.v2 import _proxy
+from openstack.compute.v2 import hypervisor as sdk_hypervisor
+from openstack.compute.v2 import server as sdk_server
+from osc_lib.test import base
+import requests
+
+from osc_hypervisor_servers import retry
+
+_server_numbers = itertools.count(1)
+
+
+def make_hypervisor(name, host=None, hypervisor_id=None):
+    return sdk_hypervisor.Hypervisor.existing(
+        id=hypervisor_id or str(uuid.uuid4()),
+        name=name,
+        service_details={'host': host or name},
+    )
+
+
+def make_server(hypervisor='compute-1', **attrs):
+    number = next(_server_numbers)
+    values = {
+        'id': f'server-{number:04d}',
+        'name': f'vm-{number}',
+        'project_id': 'project-a',
+        'hypervisor_hostname': hypervisor,
+        'compute_host': hypervisor,
+        'status': 'ACTIVE',
+        'metadata': {},
+        'tags': [],
+        'description': None,
+    }
+    values.update(attrs)
+    return sdk_server.Server.existing(**values)
+
+
+_ERRORS_BY_STATUS = {
+    400: sdk_exceptions.BadRequestException,
+    403: sdk_exceptions.ForbiddenException,
+    404: sdk_exceptions.NotFoundException,
+    409: sdk_exceptions.ConflictException,
+}
+
+
+def http_error(status_code, details='Nova says no', headers=None):
+    """The exception openstacksdk raises for an HTTP error answer."""
+    response = requests.Response()
+    response.status_code = status_code
+    response.headers.update(headers or {})
+    response.url = 'http://nova.example/v2.1/servers'
+    error_class = _ERRORS_BY_STATUS.get(
+        status_code, sdk_exceptions.HttpException
+    )
+    return error_class(
+        message='Client Error', response=response, details=details
+    )
+
+
+def ok_response():
+    response = requests.Response()
+    response.status_code = 200
+    return response
+
+
+def no_wait_retry(attempts=3):
+    return retry.RetryPolicy(attempts=attempts, sleep=lambda seconds: None)
+
+
+def make_compute(version='2.100'):
+    compute = mock.Mock(spec=_proxy.Proxy)
+    set_compute_api_version(compute, version, pinned=False)
+    compute.post.return_value = ok_response()
+    compute.hypervisors.return_value = []
+    compute.servers.return_value = []
+    return compute
+
+
+def set_compute_api_version(compute, version, pinned=True):
+    """Make ``compute`` negotiate ``version``, or be pinned to it."""
+    compute.default_microversion = version if pinned else None
+    compute.get_endpoint_data.return_value = discover.EndpointData(
+        min_microversion='2.1',
+        max_microversion='2.100' if pinned else version,
+    )
+
+
+class TestCommand(base.TestCommand):
+    def setUp(self):
+        super().setUp()
+        self.compute = make_compute()
+        self.app.client_manager.compute = self.compute
+        self.app.client_manager.sdk_connection = mock.Mock()
+        self.app.client_manager.sdk_connection.config.get_concurrency.return_value = None  # noqa: E501

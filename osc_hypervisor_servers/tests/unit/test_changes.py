@@ -1,0 +1,118 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+from osc_lib import exceptions
+import testtools
+
+from osc_hypervisor_servers import changes
+
+
+class TestChangeToSet(testtools.TestCase):
+    def assertRefused(self, expected_words, **kwargs):
+        error = self.assertRaises(
+            exceptions.CommandError, changes.change_to_set, **kwargs
+        )
+        for word in expected_words:
+            self.assertIn(word, str(error))
+        self.assertNotIn('\n', str(error))
+
+    def test_all_three(self):
+        change = changes.change_to_set(
+            properties={'maintenance': 'yes'},
+            description='draining',
+            tags=['maint', 'maint', 'drain'],
+        )
+        self.assertEqual({'maintenance': 'yes'}, change.properties)
+        self.assertEqual('draining', change.description)
+        self.assertEqual(('maint', 'drain'), change.tags_to_add)
+        self.assertEqual(
+            ['2.19', '2.26'],
+            [version for version, _ in change.required_microversions()],
+        )
+
+    def test_properties_only_needs_no_microversion(self):
+        change = changes.change_to_set(properties={'a': 'b'})
+        self.assertEqual([], change.required_microversions())
+
+    def test_nothing_to_set(self):
+        self.assertRefused(['--property', '--description', '--tag'])
+
+    def test_key_rules(self):
+        for key in ['a/b', 'a=b', 'ké', 'a,b', 'a' * 256, 'ends\n']:
+            self.assertRefused([repr(key)[:20]], properties={key: 'v'})
+
+    def test_allowed_keys(self):
+        keys = ['a', 'A-b_c:d.e f', 'k' * 255, '..', 'server']
+        change = changes.change_to_set(properties=dict.fromkeys(keys, 'v'))
+        self.assertEqual(keys, list(change.properties))
+
+    def test_value_length(self):
+        changes.change_to_set(properties={'k': 'v' * 255})
+        self.assertRefused(
+            ['256 characters', '255'], properties={'k': 'v' * 256}
+        )
+
+    def test_tag_length(self):
+        changes.change_to_set(tags=['t' * 60])
+        self.assertRefused(['61', '1 to 60'], tags=['t' * 61])
+        self.assertRefused(['1 to 60'], tags=[''])
+
+    def test_tag_characters(self):
+        self.assertRefused(["'a,b'", "','"], tags=['a,b'])
+        self.assertRefused(["'a/b'", "'/'"], tags=['a/b'])
+
+    def test_tag_dot_segments(self):
+        for tag in ['.', '..']:
+            self.assertRefused(['URL path'], tags=[tag])
+        changes.change_to_set(tags=['...', 'a.b'])
+
+    def test_description_rules(self):
+        changes.change_to_set(description='')
+        changes.change_to_set(description='Zürich rack 4 – maint ✓')
+        changes.change_to_set(description='d' * 255)
+        self.assertRefused(['256 characters'], description='d' * 256)
+        self.assertRefused(['U+000A'], description='two\nlines')
+        self.assertRefused(['U+0009'], description='tab\there')
+        self.assertRefused(['U+1F527'], description='emoji \U0001f527')
+        self.assertRefused(['U+2028'], description='line\u2028sep')
+
+
+class TestChangeToUnset(testtools.TestCase):
+    def test_unset(self):
+        change = changes.change_to_unset(
+            property_keys=['a', 'a', 'b'], description=True, tags=['t']
+        )
+        self.assertEqual(('a', 'b'), change.property_keys_to_remove)
+        self.assertTrue(change.remove_description)
+        self.assertEqual(('t',), change.tags_to_remove)
+
+    def test_nothing_to_unset(self):
+        self.assertRaises(exceptions.CommandError, changes.change_to_unset)
+
+    def test_bad_key_and_tag(self):
+        for kwargs in [
+            {'property_keys': ['a/b']},
+            {'property_keys': ['..']},
+            {'tags': ['a,b']},
+            {'tags': ['t' * 61]},
+        ]:
+            self.assertRaises(
+                exceptions.CommandError, changes.change_to_unset, **kwargs
+            )
+
+
+class TestUrlSegment(testtools.TestCase):
+    def test_characters_with_meaning_in_urls_are_encoded(self):
+        self.assertEqual('a%3Fb%23c%25d', changes.url_segment('a?b#c%d'))
+        self.assertEqual('a%20b', changes.url_segment('a b'))
+        self.assertEqual('caf%C3%A9', changes.url_segment('café'))
+        self.assertEqual('plain-tag_1.x', changes.url_segment('plain-tag_1.x'))

@@ -1,0 +1,113 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+from osc_lib import exceptions
+import testtools
+
+from osc_hypervisor_servers import hypervisors
+from osc_hypervisor_servers.tests.unit import fakes
+
+HYPERVISOR_1 = fakes.make_hypervisor(
+    'compute-1', hypervisor_id='1d0a1e2c-0000-4000-8000-000000000001'
+)
+HYPERVISOR_10 = fakes.make_hypervisor('compute-10')
+HYPERVISOR_2 = fakes.make_hypervisor('compute-2')
+
+
+class TestResolve(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.compute = fakes.make_compute()
+        self.retry = fakes.no_wait_retry()
+
+    def resolve(self, references=(), matching=()):
+        return hypervisors.resolve(
+            self.compute, references, matching, self.retry
+        )
+
+    def test_exact_name_never_substring(self):
+        # Nova's pattern is LIKE '%compute-1%': it answers with both.
+        self.compute.hypervisors.return_value = [HYPERVISOR_1, HYPERVISOR_10]
+        found = self.resolve(['compute-1'])
+        self.assertEqual(['compute-1'], [h.name for h in found])
+        self.assertEqual('compute-1', found[0].host)
+        self.compute.hypervisors.assert_called_once_with(
+            details=True, hypervisor_hostname_pattern='compute-1'
+        )
+
+    def test_longer_name(self):
+        self.compute.hypervisors.return_value = [HYPERVISOR_10]
+        found = self.resolve(['compute-10'])
+        self.assertEqual(['compute-10'], [h.name for h in found])
+
+    def test_unknown_name(self):
+        self.compute.hypervisors.side_effect = fakes.http_error(404)
+        error = self.assertRaises(
+            exceptions.CommandError, self.resolve, ['compute-9']
+        )
+        self.assertIn("'compute-9'", str(error))
+
+    def test_only_substring_matches_is_unknown(self):
+        self.compute.hypervisors.return_value = [HYPERVISOR_10]
+        self.assertRaises(exceptions.CommandError, self.resolve, ['compute-1'])
+
+    def test_duplicate_names_list_ids(self):
+        twin = fakes.make_hypervisor('compute-1', hypervisor_id='twin-id')
+        self.compute.hypervisors.return_value = [HYPERVISOR_1, twin]
+        error = self.assertRaises(
+            exceptions.CommandError, self.resolve, ['compute-1']
+        )
+        self.assertIn(HYPERVISOR_1.id, str(error))
+        self.assertIn('twin-id', str(error))
+
+    def test_by_id(self):
+        self.compute.get_hypervisor.return_value = HYPERVISOR_1
+        found = self.resolve([HYPERVISOR_1.id])
+        self.assertEqual([HYPERVISOR_1.id], [h.id for h in found])
+        self.compute.hypervisors.assert_not_called()
+
+    def test_uuid_like_name(self):
+        # Ironic names nodes by UUID: an unknown ID is tried as a name.
+        named = fakes.make_hypervisor('1d0a1e2c-0000-4000-8000-00000000abcd')
+        self.compute.get_hypervisor.side_effect = fakes.http_error(404)
+        self.compute.hypervisors.return_value = [named]
+        self.assertEqual(
+            [named.id], [h.id for h in self.resolve([named.name])]
+        )
+
+    def test_each_hypervisor_once(self):
+        self.compute.hypervisors.return_value = [HYPERVISOR_1, HYPERVISOR_10]
+        self.compute.get_hypervisor.return_value = HYPERVISOR_1
+        found = self.resolve(['compute-1', HYPERVISOR_1.id], ['compute-1'])
+        self.assertEqual(['compute-1', 'compute-10'], [h.name for h in found])
+
+    def test_matching_checks_substring_on_client(self):
+        # "_" is a wildcard to Nova's LIKE; compute-2 has no "e_" in it.
+        self.compute.hypervisors.return_value = [HYPERVISOR_2]
+        self.assertRaises(exceptions.CommandError, self.resolve, (), ['e_'])
+
+    def test_not_admin(self):
+        self.compute.hypervisors.side_effect = fakes.http_error(403)
+        error = self.assertRaises(
+            exceptions.CommandError, self.resolve, ['compute-1']
+        )
+        self.assertIn('admin', str(error))
+        self.compute.servers.assert_not_called()
+
+    def test_transient_fault_is_retried(self):
+        self.compute.hypervisors.side_effect = [
+            fakes.http_error(503),
+            [HYPERVISOR_1],
+        ]
+        self.assertEqual(
+            ['compute-1'], [h.name for h in self.resolve(['compute-1'])]
+        )

@@ -1,0 +1,103 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+import testtools
+
+from osc_hypervisor_servers import hypervisors
+from osc_hypervisor_servers import servers
+from osc_hypervisor_servers.tests.unit import fakes
+
+COMPUTE_1 = hypervisors.Hypervisor('id-1', 'compute-1', 'host-a')
+COMPUTE_10 = hypervisors.Hypervisor('id-10', 'compute-10', 'host-a')
+
+
+class TestListServers(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.compute = fakes.make_compute()
+        self.retry = fakes.no_wait_retry()
+
+    def test_query_uses_sdk_filter_names(self):
+        servers.list_servers(
+            self.compute,
+            [COMPUTE_1],
+            self.retry,
+            status='ACTIVE',
+            project_id='project-a',
+        )
+        self.compute.servers.assert_called_once_with(
+            details=True,
+            all_projects=True,
+            compute_host='host-a',
+            node='compute-1',
+            status='ACTIVE',
+            project_id='project-a',
+        )
+
+    def test_server_of_another_hypervisor_is_dropped(self):
+        # "node" is a regex to Nova: compute-1 also matches compute-10.
+        mine = fakes.make_server('compute-1')
+        other = fakes.make_server('compute-10')
+        self.compute.servers.return_value = [mine, other]
+        listed = servers.list_servers(self.compute, [COMPUTE_1], self.retry)
+        self.assertEqual([mine.id], [server.id for server in listed])
+
+    def test_filters_are_checked_again(self):
+        active = fakes.make_server(status='ACTIVE', project_id='p1')
+        error = fakes.make_server(status='ERROR', project_id='p1')
+        elsewhere = fakes.make_server(status='ACTIVE', project_id='p2')
+        self.compute.servers.return_value = [active, error, elsewhere]
+        listed = servers.list_servers(
+            self.compute,
+            [COMPUTE_1],
+            self.retry,
+            status='ACTIVE',
+            project_id='p1',
+        )
+        self.assertEqual([active.id], [server.id for server in listed])
+
+    def test_each_server_once(self):
+        first = fakes.make_server('compute-1')
+        second = fakes.make_server('compute-10')
+        self.compute.servers.side_effect = [[first, second], [second]]
+        listed = servers.list_servers(
+            self.compute, [COMPUTE_1, COMPUTE_10], self.retry
+        )
+        self.assertEqual(
+            [first.id, second.id], [server.id for server in listed]
+        )
+
+    def test_snapshot(self):
+        sdk = fakes.make_server(
+            metadata={'a': '1'}, tags=['t'], description='d', name='web'
+        )
+        self.compute.servers.return_value = [sdk]
+        (state,) = servers.list_servers(self.compute, [COMPUTE_1], self.retry)
+        self.assertEqual(
+            servers.ServerState(
+                id=sdk.id,
+                name='web',
+                project_id='project-a',
+                hypervisor='compute-1',
+                status='ACTIVE',
+                metadata={'a': '1'},
+                tags=frozenset({'t'}),
+                description='d',
+            ),
+            state,
+        )
+
+    def test_listing_retried_on_transient_fault(self):
+        server = fakes.make_server()
+        self.compute.servers.side_effect = [fakes.http_error(502), [server]]
+        listed = servers.list_servers(self.compute, [COMPUTE_1], self.retry)
+        self.assertEqual([server.id], [s.id for s in listed])

@@ -1,0 +1,428 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+import io
+from unittest import mock
+
+from osc_lib import exceptions
+
+from osc_hypervisor_servers.tests.unit import fakes
+from osc_hypervisor_servers.v2 import hypervisor_servers
+
+HYPERVISOR_1 = fakes.make_hypervisor('compute-1')
+HYPERVISOR_10 = fakes.make_hypervisor('compute-10')
+
+
+class HypervisorServersTestCase(fakes.TestCommand):
+    command_class = None
+
+    def setUp(self):
+        super().setUp()
+        self.cmd = self.command_class(self.app, None)
+        self.compute.hypervisors.return_value = [HYPERVISOR_1, HYPERVISOR_10]
+        self.bare = fakes.make_server(name='a-bare')
+        self.marked = fakes.make_server(
+            name='b-marked',
+            metadata={'maint': 'yes'},
+            tags=['drain'],
+            description='host reboot',
+        )
+        self.stranger = fakes.make_server('compute-10', name='c-stranger')
+        self.compute.servers.return_value = [
+            self.marked,
+            self.bare,
+            self.stranger,
+        ]
+
+    def run_command(self, argv):
+        parsed_args = self.check_parser(self.cmd, argv, [])
+        self.app.stdout = io.StringIO()
+        exit_code = self.cmd.run(parsed_args)
+        return exit_code, self.app.stdout.getvalue()
+
+    def take_action(self, argv):
+        parsed_args = self.check_parser(self.cmd, argv, [])
+        return self.cmd.take_action(parsed_args)
+
+    def writes(self):
+        return [
+            call
+            for call in self.compute.mock_calls
+            if call[0]
+            in (
+                'post',
+                'update_server',
+                'add_tag_to_server',
+                'remove_tag_from_server',
+                'delete_server_metadata',
+            )
+        ]
+
+    def assertRefusedWithoutCalls(self, argv, *expected_words):
+        parsed_args = self.check_parser(self.cmd, argv, [])
+        error = self.assertRaises(
+            exceptions.CommandError, self.cmd.take_action, parsed_args
+        )
+        for word in expected_words:
+            self.assertIn(word, str(error))
+        # Version discovery is the only call allowed before refusing.
+        self.assertEqual(
+            [],
+            [
+                call
+                for call in self.compute.mock_calls
+                if call[0] != 'get_endpoint_data'
+            ],
+        )
+
+
+class TestSetHypervisorServers(HypervisorServersTestCase):
+    command_class = hypervisor_servers.SetHypervisorServers
+
+    def test_parser(self):
+        parsed_args = self.check_parser(
+            self.cmd,
+            [
+                'compute-1',
+                '--property', 'a=1',
+                '--property', 'b=2',
+                '--description', 'd',
+                '--tag', 't1',
+                '--tag', 't2',
+                '--parallel', '3',
+                '--dry-run',
+                '--status', 'active',
+            ],
+            [
+                ('hypervisors', ['compute-1']),
+                ('properties', {'a': '1', 'b': '2'}),
+                ('description', 'd'),
+                ('tags', ['t1', 't2']),
+                ('parallel', 3),
+                ('dry_run', True),
+                ('status', 'ACTIVE'),
+                ('matching', []),
+            ],
+        )  # fmt: skip
+        self.assertIsNotNone(parsed_args)
+
+    def test_parser_rejects(self):
+        for argv in [
+            ['compute-1', '--property', 'novalue'],
+            ['compute-1', '--property', '=v'],
+            ['compute-1', '--tag', 't', '--parallel', '0'],
+            ['compute-1', '--tag', 't', '--parallel', 'many'],
+            ['compute-1', '--tag', 't', '--status', 'sleepy'],
+        ]:
+            self.assertRaises(
+                fakes.base.ParserException,
+                self.check_parser,
+                self.cmd,
+                argv,
+                [],
+            )
+
+    def test_set_all_three(self):
+        columns, rows = self.take_action(
+            [
+                'compute-1',
+                '--property', 'maint=yes',
+                '--description', 'host reboot',
+                '--tag', 'drain',
+            ]
+        )  # fmt: skip
+        self.assertEqual(
+            ['ID', 'Name', 'Project', 'Result', 'Details'], columns
+        )
+        self.assertEqual(
+            [
+                [
+                    self.bare.id,
+                    'a-bare',
+                    'project-a',
+                    'changed',
+                    "set description 'host reboot', set property "
+                    "maint=yes, add tag drain",
+                ],
+                [self.marked.id, 'b-marked', 'project-a', 'unchanged', ''],
+            ],
+            rows,
+        )
+        self.compute.servers.assert_called_once_with(
+            details=True,
+            all_projects=True,
+            compute_host='compute-1',
+            node='compute-1',
+        )
+        self.assertEqual(
+            [
+                mock.call.update_server(
+                    self.bare.id, description='host reboot'
+                ),
+                mock.call.post(
+                    f'servers/{self.bare.id}/metadata',
+                    json={'metadata': {'maint': 'yes'}},
+                ),
+                mock.call.add_tag_to_server(self.bare.id, 'drain'),
+            ],
+            self.writes(),
+        )
+
+    def test_rerun_makes_no_write(self):
+        self.compute.servers.return_value = [self.marked]
+        exit_code, output = self.run_command(
+            ['compute-1', '--property', 'maint=yes', '--tag', 'drain']
+        )
+        self.assertEqual(0, exit_code)
+        self.assertEqual([], self.writes())
+        self.assertIn('unchanged', output)
+
+    def test_dry_run_writes_nothing(self):
+        columns, rows = self.take_action(
+            ['compute-1', '--tag', 'drain', '--dry-run']
+        )
+        self.assertEqual(
+            [
+                [
+                    self.bare.id,
+                    'a-bare',
+                    'project-a',
+                    'would change',
+                    'add tag drain',
+                ],
+                [self.marked.id, 'b-marked', 'project-a', 'unchanged', ''],
+            ],
+            rows,
+        )
+        self.assertEqual([], self.writes())
+
+    def test_failures_print_the_table_then_exit_non_zero(self):
+        self.compute.post.side_effect = fakes.http_error(
+            409,
+            "Cannot 'update metadata' instance while it is in vm_state error",
+        )
+        parsed_args = self.check_parser(
+            self.cmd, ['compute-1', '--property', 'k=v'], []
+        )
+        self.app.stdout = io.StringIO()
+        error = self.assertRaises(
+            exceptions.CommandError, self.cmd.run, parsed_args
+        )
+        self.assertEqual('2 of 2 servers failed', str(error))
+        table = self.app.stdout.getvalue()
+        self.assertIn('vm_state error', table)
+        self.assertIn('a-bare', table)
+        self.assertIn('b-marked', table)
+
+    def test_no_servers_is_an_empty_table(self):
+        self.compute.servers.return_value = []
+        exit_code, output = self.run_command(['compute-1', '--tag', 't'])
+        self.assertEqual(0, exit_code)
+        self.assertEqual([], self.writes())
+
+    def test_several_hypervisors_show_which(self):
+        self.compute.get_hypervisor.return_value = HYPERVISOR_10
+        self.compute.servers.side_effect = [
+            [self.bare, self.stranger],
+            [self.stranger],
+        ]
+        columns, rows = self.take_action(
+            ['compute-1', HYPERVISOR_10.id, '--tag', 't']
+        )
+        self.assertEqual(
+            ['ID', 'Name', 'Project', 'Hypervisor', 'Result', 'Details'],
+            columns,
+        )
+        self.assertEqual(
+            [('a-bare', 'compute-1'), ('c-stranger', 'compute-10')],
+            [(row[1], row[3]) for row in rows],
+        )
+
+    def test_matching_opt_in(self):
+        self.compute.servers.side_effect = [[self.bare], [self.stranger]]
+        columns, rows = self.take_action(
+            ['--matching', 'compute-1', '--tag', 't']
+        )
+        self.assertIn('Hypervisor', columns)
+        self.assertEqual(2, len(rows))
+
+    def test_no_hypervisor_given(self):
+        self.assertRefusedWithoutCalls(['--tag', 't'], '--matching')
+
+    def test_unknown_hypervisor(self):
+        self.compute.hypervisors.return_value = [HYPERVISOR_10]
+        parsed_args = self.check_parser(
+            self.cmd, ['compute-1', '--tag', 't'], []
+        )
+        error = self.assertRaises(
+            exceptions.CommandError, self.cmd.take_action, parsed_args
+        )
+        self.assertIn("'compute-1'", str(error))
+        self.assertEqual([], self.writes())
+        self.compute.servers.assert_not_called()
+
+    def test_not_admin(self):
+        self.compute.hypervisors.side_effect = fakes.http_error(403)
+        parsed_args = self.check_parser(
+            self.cmd, ['compute-1', '--tag', 't'], []
+        )
+        error = self.assertRaises(
+            exceptions.CommandError, self.cmd.take_action, parsed_args
+        )
+        self.assertIn('admin token', str(error))
+        self.compute.servers.assert_not_called()
+
+    def test_validation_errors_make_no_call(self):
+        for argv, words in [
+            (['compute-1'], ['Nothing to set']),
+            (['compute-1', '--property', 'a/b=1'], ["'a/b'"]),
+            (['compute-1', '--property', 'k=' + 'v' * 256], ['256']),
+            (['compute-1', '--tag', 'a,b'], ["'a,b'"]),
+            (['compute-1', '--tag', 't' * 61], ['1 to 60']),
+            (['compute-1', '--tag', '..'], ['URL path']),
+            (['compute-1', '--description', 'a\nb'], ['U+000A']),
+        ]:
+            self.assertRefusedWithoutCalls(argv, *words)
+
+    def test_microversion_pinned_too_low(self):
+        for version, argv, needed in [
+            ('2.18', ['--description', 'd'], '2.19'),
+            ('2.25', ['--tag', 't'], '2.26'),
+            ('2.52', ['--property', 'a=b'], '2.53'),
+        ]:
+            fakes.set_compute_api_version(self.compute, version)
+            parsed_args = self.check_parser(self.cmd, ['compute-1', *argv], [])
+            error = self.assertRaises(
+                exceptions.CommandError, self.cmd.take_action, parsed_args
+            )
+            self.assertIn(f'--os-compute-api-version {needed}', str(error))
+            self.compute.hypervisors.assert_not_called()
+            self.assertEqual([], self.writes())
+
+    def test_microversion_at_the_boundary(self):
+        fakes.set_compute_api_version(self.compute, '2.53')
+        columns, rows = self.take_action(
+            ['compute-1', '--description', 'd', '--tag', 't']
+        )
+        self.assertEqual(['changed', 'changed'], [row[3] for row in rows])
+
+    def test_negotiated_microversion_too_old(self):
+        fakes.set_compute_api_version(self.compute, '2.25', pinned=False)
+        self.assertRefusedWithoutCalls(['compute-1', '--tag', 't'], '2.26')
+
+    def test_parallel_default_respects_cloud_concurrency(self):
+        config = self.app.client_manager.sdk_connection.config
+        parsed_args = self.check_parser(
+            self.cmd, ['compute-1', '--tag', 't'], []
+        )
+        self.assertEqual(8, self.cmd._parallel(parsed_args))
+        config.get_concurrency.return_value = 3
+        self.assertEqual(3, self.cmd._parallel(parsed_args))
+        parsed_args = self.check_parser(
+            self.cmd, ['compute-1', '--tag', 't', '--parallel', '20'], []
+        )
+        self.assertEqual(20, self.cmd._parallel(parsed_args))
+
+    def test_project_filter(self):
+        with mock.patch(
+            'openstackclient.identity.common.find_project_id_sdk',
+            return_value='project-a-id',
+        ) as find_project:
+            self.take_action(
+                [
+                    'compute-1',
+                    '--tag',
+                    't',
+                    '--project',
+                    'a',
+                    '--status',
+                    'ACTIVE',
+                ]
+            )
+        find_project.assert_called_once_with(
+            self.app.client_manager.sdk_connection.identity, 'a', None
+        )
+        self.compute.servers.assert_called_once_with(
+            details=True,
+            all_projects=True,
+            compute_host='compute-1',
+            node='compute-1',
+            status='ACTIVE',
+            project_id='project-a-id',
+        )
+
+
+class TestUnsetHypervisorServers(HypervisorServersTestCase):
+    command_class = hypervisor_servers.UnsetHypervisorServers
+
+    def test_parser(self):
+        self.check_parser(
+            self.cmd,
+            ['compute-1', '--property', 'a', '--description', '--tag', 't'],
+            [
+                ('properties', ['a']),
+                ('description', True),
+                ('tags', ['t']),
+            ],
+        )
+
+    def test_unset(self):
+        columns, rows = self.take_action(
+            [
+                'compute-1',
+                '--property', 'maint',
+                '--description',
+                '--tag', 'drain',
+            ]
+        )  # fmt: skip
+        self.assertEqual(
+            [
+                [self.bare.id, 'a-bare', 'project-a', 'unchanged', ''],
+                [
+                    self.marked.id,
+                    'b-marked',
+                    'project-a',
+                    'changed',
+                    'unset description, unset property maint, '
+                    'remove tag drain',
+                ],
+            ],
+            rows,
+        )
+        self.assertEqual(
+            [
+                mock.call.update_server(self.marked.id, description=None),
+                mock.call.delete_server_metadata(self.marked.id, ['maint']),
+                mock.call.remove_tag_from_server(self.marked.id, 'drain'),
+            ],
+            self.writes(),
+        )
+
+    def test_never_deletes_all_metadata(self):
+        self.take_action(['compute-1', '--property', 'absent'])
+        for call in self.writes():
+            if call[0] == 'delete_server_metadata':
+                self.assertIsNotNone(call[1][1])
+        self.assertEqual([], self.writes())
+
+    def test_validation_errors_make_no_call(self):
+        for argv, words in [
+            (['compute-1'], ['Nothing to unset']),
+            (['compute-1', '--property', 'a/b'], ["'a/b'"]),
+            (['compute-1', '--property', '..'], ['URL path']),
+            (['compute-1', '--tag', 'a/b'], ["'a/b'"]),
+        ]:
+            self.assertRefusedWithoutCalls(argv, *words)
+
+    def test_microversion_pinned_too_low(self):
+        fakes.set_compute_api_version(self.compute, '2.18')
+        self.assertRefusedWithoutCalls(['compute-1', '--description'], '2.19')
