@@ -1,0 +1,137 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""Functional tests: the real ``openstack`` CLI against a real nova-api.
+
+Each test process starts one sandbox (see ``nova_sandbox``) the first
+time a test needs it and stops it when the process exits. Tests never
+depend on each other's changes: each uses its own property keys and tags,
+and puts back any server state it changes.
+"""
+
+import atexit
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import testtools
+
+from osc_hypervisor_servers.tests import nova_sandbox
+
+HOSTS = ('compute-1', 'compute-10', 'compute-2')
+SERVERS_PER_HOST = 3
+PROJECTS = 2
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+
+_sandbox = None
+
+
+def sandbox():
+    global _sandbox
+    if _sandbox is None:
+        _sandbox = nova_sandbox.NovaSandbox(
+            HOSTS, servers_per_host=SERVERS_PER_HOST, projects=PROJECTS
+        ).start()
+        atexit.register(_sandbox.stop)
+    return _sandbox
+
+
+class FunctionalTestCase(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.sandbox = sandbox()
+        # Unique per test, so that tests sharing the cloud stay apart.
+        self.mark = 'f' + uuid.uuid4().hex[:8]
+
+    def openstack(self, *args, token=nova_sandbox.ADMIN_TOKEN):
+        """Run the real CLI; return (exit code, stdout, stderr)."""
+        process = subprocess.run(
+            [OPENSTACK, *args],
+            env=self.sandbox.env(token),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        self.assertNotIn('Traceback', process.stderr)
+        return process.returncode, process.stdout, process.stderr
+
+    def hypervisor_servers(self, *args, **kwargs):
+        """``openstack hypervisor servers ... -f json``, parsed."""
+        exit_code, stdout, stderr = self.openstack(
+            'hypervisor', 'servers', *args, '-f', 'json', **kwargs
+        )
+        rows = json.loads(stdout) if stdout.strip() else None
+        return exit_code, rows, stderr
+
+    def api(self, method, path, body=None, **kwargs):
+        status, answer = self.sandbox.api(method, path, body, **kwargs)
+        self.assertLess(status, 300, f'{method} {path}: {answer}')
+        return answer
+
+    def server(self, server_id):
+        return self.api('GET', f'/servers/{server_id}')['server']
+
+    def all_servers(self):
+        """Every server of every project, by ID, as the API shows it."""
+        servers = self.api('GET', '/servers/detail?all_tenants=1')['servers']
+        return {server['id']: server for server in servers}
+
+    def servers_on(self, host):
+        return sorted(
+            server_id
+            for server_id, server in self.all_servers().items()
+            if server['OS-EXT-SRV-ATTR:hypervisor_hostname'] == host
+        )
+
+    def assertChanged(
+        self, server, properties=None, tags=(), description=None
+    ):
+        for key, value in (properties or {}).items():
+            self.assertEqual(value, server['metadata'].get(key))
+        for tag in tags:
+            self.assertIn(tag, server['tags'])
+        if description is not None:
+            self.assertEqual(description, server['description'])
+
+    def assertUntouched(self, before, after):
+        """Servers in ``before`` look the same in ``after``."""
+        for server_id, server in before.items():
+            for field in ('metadata', 'tags', 'description', 'updated'):
+                self.assertEqual(
+                    server[field],
+                    after[server_id][field],
+                    f'{field} of server {server_id} changed',
+                )
+
+    def server_action(self, server_id, action, token=nova_sandbox.ADMIN_TOKEN):
+        self.api(
+            'POST', f'/servers/{server_id}/action', {action: None}, token=token
+        )
+
+    def set_state(self, server_id, state):
+        self.api(
+            'POST',
+            f'/servers/{server_id}/action',
+            {'os-resetState': {'state': state}},
+        )
+
+    def wait_for_status(self, server_id, status, timeout=60):
+        deadline = time.monotonic() + timeout
+        while self.server(server_id)['status'] != status:
+            self.assertLess(time.monotonic(), deadline, f'never {status}')
+            time.sleep(0.2)
+
+    def writes(self):
+        return self.sandbox.stats()['writes']
