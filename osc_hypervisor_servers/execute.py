@@ -53,7 +53,12 @@ class Report:
         return sum(1 for result in self.results if result.result == FAILED)
 
     def summary(self):
-        return f'{self.failed} of {len(self.results)} servers failed'
+        total = len(self.results)
+        summary = f'{self.failed} of {total} servers failed'
+        skipped = sum(1 for r in self.results if r.result == NOT_ATTEMPTED)
+        if skipped:
+            summary += f', {skipped} not attempted'
+        return summary
 
 
 def _sorted(results):

@@ -18,11 +18,14 @@ loads the entry point, so ``openstack --help`` stays fast.
 """
 
 import argparse
+import logging
 import sys
 
 from osc_lib import exceptions
 from osc_lib.cli import parseractions
 from osc_lib.command import command
+
+LOG = logging.getLogger(__name__)
 
 DEFAULT_PARALLEL = 8
 MAX_PARALLEL = 64
@@ -122,11 +125,18 @@ class _HypervisorServersCommand(command.Lister):
             return None
         from openstackclient.identity import common as identity_common
 
-        return identity_common.find_project_id_sdk(
-            self.app.client_manager.sdk_connection.identity,
-            parsed_args.project,
-            parsed_args.project_domain,
-        )
+        try:
+            return identity_common.find_project_id_sdk(
+                self.app.client_manager.sdk_connection.identity,
+                parsed_args.project,
+                parsed_args.project_domain,
+            )
+        except exceptions.CommandError as error:
+            # OSC's own message for an unknown project is empty.
+            reason = f': {error}' if str(error) else ''
+            raise exceptions.CommandError(
+                f'No project with name or ID {parsed_args.project!r}{reason}'
+            ) from error
 
     def take_action(self, parsed_args):
         from osc_hypervisor_servers import engine
@@ -177,6 +187,7 @@ class _HypervisorServersCommand(command.Lister):
     def run(self, parsed_args):
         exit_code = super().run(parsed_args)
         if self.report.interrupted:
+            LOG.warning('Interrupted: %s', self.report.summary())
             return INTERRUPTED_EXIT_CODE
         if self.report.failed:
             raise exceptions.CommandError(self.report.summary())

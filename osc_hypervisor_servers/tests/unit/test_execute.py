@@ -235,6 +235,11 @@ class TestExecute(testtools.TestCase):
             outcomes.count(execute.CHANGED),
         )
         self.assertLess(self.compute.update_server.call_count, 6)
+        skipped = outcomes.count(execute.NOT_ATTEMPTED)
+        self.assertEqual(
+            f'0 of 6 servers failed, {skipped} not attempted',
+            report.summary(),
+        )
 
 
 class TestPreview(testtools.TestCase):

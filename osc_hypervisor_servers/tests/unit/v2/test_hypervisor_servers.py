@@ -360,6 +360,16 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             project_id='project-a-id',
         )
 
+    def test_unknown_project(self):
+        with mock.patch(
+            'openstackclient.identity.common.find_project_id_sdk',
+            side_effect=exceptions.CommandError(),
+        ):
+            self.assertRefusedWithoutCalls(
+                ['compute-1', '--tag', 't', '--project', 'nosuch'],
+                "No project with name or ID 'nosuch'",
+            )
+
 
 class TestUnsetHypervisorServers(HypervisorServersTestCase):
     command_class = hypervisor_servers.UnsetHypervisorServers

@@ -1,0 +1,315 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""Benchmark against an embedded real Nova with latency added.
+
+Measures, side by side in one run, on one hypervisor with N servers:
+
+* this command at ``--parallel 1`` and at the default, on a property +
+  tag + description change and on a metadata-only change;
+* ``nova host-meta --strict <host> set k=v`` (python-novaclient) on the
+  metadata-only change, its only job;
+* the loop ``openstack server list ... | xargs -n1 openstack server set``
+  on a few servers, with its time per server;
+* the floor: only the required HTTP calls, made by a plain thread pool
+  with the same concurrency and no CLI;
+* an identical re-run of this command (no writes expected);
+
+with the number of HTTP requests each one made (counted at the server)
+and the ratios between them. Usage: ``tox -e benchmark -- --help``.
+"""
+
+import argparse
+import concurrent.futures
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+
+import requests
+
+from osc_hypervisor_servers.tests import nova_sandbox
+from osc_hypervisor_servers.v2 import hypervisor_servers
+
+HOST = 'compute-1'
+# A second hypervisor whose name starts like the first: nothing on it
+# may change.
+NEIGHBOUR = 'compute-10'
+BIN = os.path.dirname(sys.executable)
+
+
+class Bench:
+    def __init__(self, sandbox, servers, parallel):
+        self.sandbox = sandbox
+        self.servers = servers
+        self.parallel = parallel
+        self.env = sandbox.env()
+        self.rows = []
+
+    def measure(self, label, function, servers=None):
+        self.sandbox.reset_stats()
+        started = time.perf_counter()
+        function()
+        seconds = time.perf_counter() - started
+        stats = self.sandbox.stats()
+        row = {
+            'label': label,
+            'servers': servers or self.servers,
+            'seconds': seconds,
+            'requests': stats['total'],
+            'writes': stats['writes'],
+        }
+        self.rows.append(row)
+        print(
+            f'  {label}: {seconds:.1f} s, {stats["total"]} requests, '
+            f'{stats["writes"]} writes',
+            flush=True,
+        )
+        return row
+
+    def shell(self, command):
+        process = subprocess.run(
+            ['bash', '-o', 'pipefail', '-c', command],
+            env=dict(self.env, PATH=BIN + os.pathsep + self.env['PATH']),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if process.returncode != 0:
+            sys.exit(f'benchmark: {command!r} failed:\n{process.stderr}')
+
+    def this_command(self, change, parallel=None):
+        options = ['--parallel', str(parallel)] if parallel else []
+        return lambda: self.shell(
+            shlex.join(
+                ['openstack', 'hypervisor', 'servers', 'set', HOST]
+                + options
+                + change
+            )
+        )
+
+    def host_meta(self, key_value):
+        return lambda: self.shell(
+            shlex.join(
+                ['nova', *self.sandbox.novaclient_args, 'host-meta',
+                 '--strict', HOST, 'set', key_value]
+            )
+        )  # fmt: skip
+
+    def xargs_loop(self, count, key_value):
+        return lambda: self.shell(
+            f'openstack server list --all-projects --host {HOST} '
+            f'-f value -c ID | head -n {count} | '
+            f'xargs -n1 openstack server set --property {key_value}'
+        )
+
+    def floor(self, full, mark):
+        """Only the HTTP calls the change needs, from a thread pool."""
+
+        def run():
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=self.parallel)
+            session.mount('http://', adapter)
+            session.headers.update(
+                {
+                    'X-Auth-Token': nova_sandbox.ADMIN_TOKEN,
+                    'OpenStack-API-Version': 'compute 2.100',
+                }
+            )
+            endpoint = self.sandbox.endpoint
+            listing = session.get(
+                f'{endpoint}/servers/detail',
+                params={'all_tenants': 1, 'host': HOST, 'node': HOST},
+            )
+            listing.raise_for_status()
+
+            def change(server):
+                url = f'{endpoint}/servers/{server["id"]}'
+                calls = [
+                    ('POST', url + '/metadata', {'metadata': {mark: '1'}})
+                ]
+                if full:
+                    calls += [
+                        ('PUT', url, {'server': {'description': mark}}),
+                        ('PUT', f'{url}/tags/{mark}', None),
+                    ]
+                for method, call_url, body in calls:
+                    session.request(
+                        method, call_url, json=body
+                    ).raise_for_status()
+
+            with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool:
+                list(pool.map(change, listing.json()['servers']))
+
+        return run
+
+
+def full_change(mark):
+    return [
+        '--property', f'{mark}=1',
+        '--tag', mark,
+        '--description', f'maintenance {mark}',
+    ]  # fmt: skip
+
+
+def run_for(count, args):
+    print(
+        f'\nBooting {count} servers on {HOST} (and 2 on {NEIGHBOUR})...',
+        flush=True,
+    )
+    started = time.perf_counter()
+    with nova_sandbox.NovaSandbox(
+        [HOST, NEIGHBOUR], servers_per_host=0
+    ) as sandbox:
+        sandbox.boot(HOST, count)
+        sandbox.boot(NEIGHBOUR, 2)
+        print(f'  ready in {time.perf_counter() - started:.0f} s', flush=True)
+        sandbox.set_latency(args.latency_ms)
+        bench = Bench(sandbox, count, args.parallel)
+        p = args.parallel
+        bench.measure(
+            'this, --parallel 1, full change',
+            bench.this_command(full_change('full1'), parallel=1),
+        )
+        bench.measure(
+            f'this, default (--parallel {p}), full change',
+            bench.this_command(full_change('fullp')),
+        )
+        bench.measure(
+            'floor, full change', bench.floor(full=True, mark='fullf')
+        )
+        bench.measure(
+            'this, --parallel 1, metadata only',
+            bench.this_command(['--property', 'meta1=1'], parallel=1),
+        )
+        bench.measure(
+            f'this, default (--parallel {p}), metadata only',
+            bench.this_command(['--property', 'metap=1']),
+        )
+        bench.measure(
+            'nova host-meta --strict, metadata only',
+            bench.host_meta('hostmeta=1'),
+        )
+        bench.measure(
+            'floor, metadata only', bench.floor(full=False, mark='metaf')
+        )
+        bench.measure(
+            'this, identical re-run (default)',
+            bench.this_command(['--property', 'metap=1']),
+        )
+        if args.loop_servers:
+            bench.measure(
+                f'xargs loop of openstack server set ({args.loop_servers} '
+                f'servers)',
+                bench.xargs_loop(args.loop_servers, 'loop=1'),
+                servers=args.loop_servers,
+            )
+        neighbours = sandbox.api(
+            'GET', f'/servers/detail?all_tenants=1&host={NEIGHBOUR}'
+        )[1]['servers']
+        touched = [s['id'] for s in neighbours if s['metadata'] or s['tags']]
+        if touched:
+            sys.exit(f'benchmark: servers on {NEIGHBOUR} changed: {touched}')
+        return bench.rows
+
+
+def report(rows_by_count, args):
+    print()
+    print(
+        f'Machine: {os.cpu_count()} cores, Python '
+        f'{platform.python_version()}, {platform.machine()}; Nova '
+        f'sandbox on 127.0.0.1 with {args.latency_ms:g} ms added to every '
+        f'request; default --parallel {args.parallel}.'
+    )
+    header = (
+        f'{"run":<46} {"N":>4} {"seconds":>8} {"s/server":>8} '
+        f'{"requests":>8} {"writes":>6} {"x floor":>7}'
+    )
+    for count, rows in rows_by_count.items():
+        print()
+        print(header)
+        print('-' * len(header))
+        floors = {
+            'full': next(
+                r for r in rows if r['label'] == 'floor, full change'
+            ),
+            'meta': next(
+                r for r in rows if r['label'] == 'floor, metadata only'
+            ),
+        }
+        for row in rows:
+            floor = floors['full' if 'full' in row['label'] else 'meta']
+            per_server = row['seconds'] / row['servers']
+            ratio = per_server / (floor['seconds'] / floor['servers'])
+            print(
+                f'{row["label"]:<46} {row["servers"]:>4} '
+                f'{row["seconds"]:>8.1f} {per_server:>8.3f} '
+                f'{row["requests"]:>8} {row["writes"]:>6} {ratio:>7.1f}'
+            )
+        by_label = {row['label']: row for row in rows}
+        host_meta = by_label['nova host-meta --strict, metadata only']
+        default_meta = by_label[
+            f'this, default (--parallel {args.parallel}), metadata only'
+        ]
+        serial_full = by_label['this, --parallel 1, full change']
+        default_full = by_label[
+            f'this, default (--parallel {args.parallel}), full change'
+        ]
+        print(
+            f'N={count}: nova host-meta / this (metadata only): '
+            f'{host_meta["seconds"] / default_meta["seconds"]:.1f}x; '
+            f'--parallel 1 / default (full change): '
+            f'{serial_full["seconds"] / default_full["seconds"]:.1f}x'
+        )
+        loop = [r for r in rows if r['label'].startswith('xargs')]
+        if loop:
+            per_server = loop[0]['seconds'] / loop[0]['servers']
+            print(
+                f'N={count}: xargs loop per server / this per server '
+                f'(metadata only): '
+                f'{per_server / (default_meta["seconds"] / count):.0f}x '
+                f'({per_server:.2f} s against '
+                f'{default_meta["seconds"] / count:.3f} s)'
+            )
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        '--servers',
+        default='60,200',
+        help='server counts on the hypervisor, comma separated',
+    )
+    parser.add_argument('--latency-ms', type=float, default=100)
+    parser.add_argument(
+        '--parallel', type=int, default=hypervisor_servers.DEFAULT_PARALLEL
+    )
+    parser.add_argument(
+        '--loop-servers',
+        type=int,
+        default=10,
+        help='servers for the xargs loop (0: skip it)',
+    )
+    args = parser.parse_args()
+    rows_by_count = {}
+    for count in map(int, args.servers.split(',')):
+        rows_by_count[count] = run_for(count, args)
+    report(rows_by_count, args)
+
+
+if __name__ == '__main__':
+    main()
