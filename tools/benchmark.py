@@ -110,7 +110,7 @@ class Bench:
     def xargs_loop(self, count, key_value):
         return lambda: self.shell(
             f'openstack server list --all-projects --host {HOST} '
-            f'-f value -c ID | head -n {count} | '
+            f"-f value -c ID | awk 'NR <= {count}' | "
             f'xargs -n1 openstack server set --property {key_value}'
         )
 
@@ -208,6 +208,13 @@ def run_for(count, args):
             'this, identical re-run (default)',
             bench.this_command(['--property', 'metap=1']),
         )
+        for parallel in args.sweep:
+            bench.measure(
+                f'this, --parallel {parallel}, metadata only (sweep)',
+                bench.this_command(
+                    ['--property', f'sweep{parallel}=1'], parallel=parallel
+                ),
+            )
         if args.loop_servers:
             bench.measure(
                 f'xargs loop of openstack server set ({args.loop_servers} '
@@ -233,7 +240,7 @@ def report(rows_by_count, args):
         f'request; default --parallel {args.parallel}.'
     )
     header = (
-        f'{"run":<46} {"N":>4} {"seconds":>8} {"s/server":>8} '
+        f'{"run":<50} {"N":>4} {"seconds":>8} {"s/server":>8} '
         f'{"requests":>8} {"writes":>6} {"x floor":>7}'
     )
     for count, rows in rows_by_count.items():
@@ -253,7 +260,7 @@ def report(rows_by_count, args):
             per_server = row['seconds'] / row['servers']
             ratio = per_server / (floor['seconds'] / floor['servers'])
             print(
-                f'{row["label"]:<46} {row["servers"]:>4} '
+                f'{row["label"]:<50} {row["servers"]:>4} '
                 f'{row["seconds"]:>8.1f} {per_server:>8.3f} '
                 f'{row["requests"]:>8} {row["writes"]:>6} {ratio:>7.1f}'
             )
@@ -303,6 +310,12 @@ def main():
         type=int,
         default=10,
         help='servers for the xargs loop (0: skip it)',
+    )
+    parser.add_argument(
+        '--sweep',
+        type=lambda value: [int(n) for n in value.split(',') if n],
+        default=[],
+        help='also time these --parallel values, e.g. 2,4,16,32',
     )
     args = parser.parse_args()
     rows_by_count = {}

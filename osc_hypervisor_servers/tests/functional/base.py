@@ -67,6 +67,34 @@ class FunctionalTestCase(testtools.TestCase):
         self.assertNotIn('Traceback', process.stderr)
         return process.returncode, process.stdout, process.stderr
 
+    def start_openstack_and_wait_for_a_write(self, *args):
+        """Start the CLI in the background; return once Nova got a write.
+
+        The first write means the listing is done. With latency added,
+        a test then has until that write's answer to act mid-run.
+        """
+        self.sandbox.reset_stats()
+        process = subprocess.Popen(
+            [OPENSTACK, *args],
+            env=self.sandbox.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.addCleanup(process.kill)
+        deadline = time.monotonic() + 120
+        while self.sandbox.stats()['writes'] == 0:
+            self.assertIsNone(process.poll(), 'the command ended early')
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        return process
+
+    def finish(self, process):
+        """Wait for a background CLI; return (exit code, rows, stderr)."""
+        stdout, stderr = process.communicate(timeout=300)
+        self.assertNotIn('Traceback', stderr)
+        return process.returncode, json.loads(stdout), stderr
+
     def hypervisor_servers(self, *args, **kwargs):
         """``openstack hypervisor servers ... -f json``, parsed."""
         exit_code, stdout, stderr = self.openstack(

@@ -12,10 +12,7 @@
 
 """Faults injected at the server: 503 answers and dropped connections."""
 
-import json
 import signal
-import subprocess
-import time
 
 from osc_hypervisor_servers.tests.functional import base
 
@@ -88,34 +85,22 @@ class TestServerGone(base.FunctionalTestCase):
         self.addCleanup(self.sandbox.api, 'DELETE', f'/servers/{doomed}')
         self.sandbox.set_latency(500)
         self.addCleanup(self.sandbox.set_latency, 0)
-        self.sandbox.reset_stats()
-        command = subprocess.Popen(
-            [
-                base.OPENSTACK, 'hypervisor', 'servers', 'set', 'compute-2',
-                '--description', self.mark,
-                '--property', f'{self.mark}=1',
-                '-f', 'json',
-            ],
-            env=self.sandbox.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        # Each call waits 500 ms at the server, so the delete lands
+        # between the doomed server's description update and its
+        # metadata merge.
+        command = self.start_openstack_and_wait_for_a_write(
+            'hypervisor', 'servers', 'set', 'compute-2',
+            '--description', self.mark,
+            '--property', f'{self.mark}=1',
+            '-f', 'json',
         )  # fmt: skip
-        # The first write means the listing is done; each call waits
-        # 500 ms at the server, so the delete lands between the doomed
-        # server's description update and its metadata merge.
-        deadline = time.monotonic() + 120
-        while self.sandbox.stats()['writes'] == 0:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.02)
         self.sandbox.api('DELETE', f'/servers/{doomed}')
-        stdout, stderr = command.communicate(timeout=300)
-        self.assertNotIn('Traceback', stderr)
-        self.assertEqual(1, command.returncode)
+        exit_code, rows, stderr = self.finish(command)
+        self.assertEqual(1, exit_code)
         self.assertIn(
             f'1 of {base.SERVERS_PER_HOST + 1} servers failed', stderr
         )
-        results = {row['ID']: row for row in json.loads(stdout)}
+        results = {row['ID']: row for row in rows}
         self.assertEqual('failed', results[doomed]['Result'])
         self.assertRegex(
             results[doomed]['Details'],
@@ -130,27 +115,17 @@ class TestInterrupt(base.FunctionalTestCase):
     def test_ctrl_c_finishes_in_flight_and_prints_the_table(self):
         self.sandbox.set_latency(300)
         self.addCleanup(self.sandbox.set_latency, 0)
-        self.sandbox.reset_stats()
-        command = subprocess.Popen(
-            [
-                base.OPENSTACK, 'hypervisor', 'servers', 'set', 'compute-1',
-                '--property', f'{self.mark}=1', '--parallel', '1',
-                '-f', 'json',
-            ],
-            env=self.sandbox.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        command = self.start_openstack_and_wait_for_a_write(
+            'hypervisor', 'servers', 'set', 'compute-1',
+            '--property', f'{self.mark}=1', '--parallel', '1',
+            '-f', 'json',
         )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while self.sandbox.stats()['writes'] == 0:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.02)
         command.send_signal(signal.SIGINT)
-        stdout, stderr = command.communicate(timeout=120)
-        self.assertNotIn('Traceback', stderr)
-        self.assertEqual(130, command.returncode)
-        rows = json.loads(stdout)
+        exit_code, rows, stderr = self.finish(command)
+        self.assertEqual(130, exit_code)
+        self.assertIn(
+            'Interrupted: 0 of 3 servers failed, 2 not attempted', stderr
+        )
         results = [row['Result'] for row in rows]
         self.assertEqual(base.SERVERS_PER_HOST, len(rows))
         self.assertEqual(1, results.count('changed'), results)

@@ -183,3 +183,17 @@ class TestSet(base.FunctionalTestCase):
         )
         self.assertEqual(0, exit_code, stderr)
         self.assertEqual(sorted(base.HOSTS), sorted(stdout.split()))
+
+    def test_value_format_and_columns(self):
+        exit_code, stdout, stderr = self.openstack(
+            'hypervisor', 'servers', 'set', 'compute-2', '--tag', self.mark,
+            '-f', 'value', '-c', 'ID', '-c', 'Result',
+        )  # fmt: skip
+        self.assertEqual(0, exit_code, stderr)
+        self.assertEqual(
+            [
+                f'{server_id} changed'
+                for server_id in self.servers_on('compute-2')
+            ],
+            sorted(stdout.splitlines()),
+        )

@@ -23,8 +23,10 @@ from openstack.compute.v2 import hypervisor as sdk_hypervisor
 from openstack.compute.v2 import server as sdk_server
 from osc_lib.test import base
 import requests
+import testtools
 
 from osc_hypervisor_servers import retry
+from osc_hypervisor_servers import servers
 
 _server_numbers = itertools.count(1)
 
@@ -60,6 +62,27 @@ _ERRORS_BY_STATUS = {
     404: sdk_exceptions.NotFoundException,
     409: sdk_exceptions.ConflictException,
 }
+
+
+def server_state(
+    server_id='s1',
+    name=None,
+    hypervisor='compute-1',
+    metadata=None,
+    tags=(),
+    description=None,
+):
+    """A listed server, as planning and execution see it."""
+    return servers.ServerState(
+        id=server_id,
+        name=name or server_id,
+        project_id='p',
+        hypervisor=hypervisor,
+        status='ACTIVE',
+        metadata=dict(metadata or {}),
+        tags=frozenset(tags),
+        description=description,
+    )
 
 
 def http_error(status_code, details='Nova says no', headers=None):
@@ -102,6 +125,15 @@ def set_compute_api_version(compute, version, pinned=True):
         min_microversion='2.1',
         max_microversion='2.100' if pinned else version,
     )
+
+
+class ComputeTestCase(testtools.TestCase):
+    """A mocked compute proxy and a retry policy that does not sleep."""
+
+    def setUp(self):
+        super().setUp()
+        self.compute = make_compute()
+        self.retry = no_wait_retry()
 
 
 class TestCommand(base.TestCommand):

@@ -18,33 +18,16 @@ import testtools
 
 from osc_hypervisor_servers import execute
 from osc_hypervisor_servers import plan
-from osc_hypervisor_servers import servers
 from osc_hypervisor_servers.tests.unit import fakes
 
 
-def state(server_id, name=None, hypervisor='compute-1'):
-    return servers.ServerState(
-        id=server_id,
-        name=name or server_id,
-        project_id='p',
-        hypervisor=hypervisor,
-        status='ACTIVE',
-        metadata={},
-        tags=frozenset(),
-        description=None,
+def server_plan(server_id, *calls, **kwargs):
+    return plan.ServerPlan(
+        fakes.server_state(server_id, **kwargs), tuple(calls)
     )
 
 
-def server_plan(server_id, *calls, **kwargs):
-    return plan.ServerPlan(state(server_id, **kwargs), tuple(calls))
-
-
-class TestApplyPlan(testtools.TestCase):
-    def setUp(self):
-        super().setUp()
-        self.compute = fakes.make_compute()
-        self.retry = fakes.no_wait_retry()
-
+class TestApplyPlan(fakes.ComputeTestCase):
     def test_calls_in_order(self):
         result = execute.apply_plan(
             self.compute,
@@ -135,12 +118,7 @@ class TestApplyPlan(testtools.TestCase):
         )
 
 
-class TestExecute(testtools.TestCase):
-    def setUp(self):
-        super().setUp()
-        self.compute = fakes.make_compute()
-        self.retry = fakes.no_wait_retry()
-
+class TestExecute(fakes.ComputeTestCase):
     def test_unchanged_servers_get_no_call(self):
         report = execute.execute(
             self.compute, [server_plan('s1'), server_plan('s2')], 4, self.retry

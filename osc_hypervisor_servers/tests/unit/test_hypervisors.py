@@ -11,7 +11,6 @@
 #   under the License.
 
 from osc_lib import exceptions
-import testtools
 
 from osc_hypervisor_servers import hypervisors
 from osc_hypervisor_servers.tests.unit import fakes
@@ -23,12 +22,7 @@ HYPERVISOR_10 = fakes.make_hypervisor('compute-10')
 HYPERVISOR_2 = fakes.make_hypervisor('compute-2')
 
 
-class TestResolve(testtools.TestCase):
-    def setUp(self):
-        super().setUp()
-        self.compute = fakes.make_compute()
-        self.retry = fakes.no_wait_retry()
-
+class TestResolve(fakes.ComputeTestCase):
     def resolve(self, references=(), matching=()):
         return hypervisors.resolve(
             self.compute, references, matching, self.retry

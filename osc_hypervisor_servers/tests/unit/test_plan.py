@@ -16,20 +16,9 @@ import testtools
 
 from osc_hypervisor_servers import changes
 from osc_hypervisor_servers import plan
-from osc_hypervisor_servers import servers
+from osc_hypervisor_servers.tests.unit import fakes
 
-
-def server(metadata=None, tags=(), description=None):
-    return servers.ServerState(
-        id='s1',
-        name='vm',
-        project_id='p',
-        hypervisor='compute-1',
-        status='ACTIVE',
-        metadata=dict(metadata or {}),
-        tags=frozenset(tags),
-        description=description,
-    )
+server = fakes.server_state
 
 
 class TestPlanSet(testtools.TestCase):

@@ -10,7 +10,6 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-import testtools
 
 from osc_hypervisor_servers import hypervisors
 from osc_hypervisor_servers import servers
@@ -20,12 +19,7 @@ COMPUTE_1 = hypervisors.Hypervisor('id-1', 'compute-1', 'host-a')
 COMPUTE_10 = hypervisors.Hypervisor('id-10', 'compute-10', 'host-a')
 
 
-class TestListServers(testtools.TestCase):
-    def setUp(self):
-        super().setUp()
-        self.compute = fakes.make_compute()
-        self.retry = fakes.no_wait_retry()
-
+class TestListServers(fakes.ComputeTestCase):
     def test_query_uses_sdk_filter_names(self):
         servers.list_servers(
             self.compute,

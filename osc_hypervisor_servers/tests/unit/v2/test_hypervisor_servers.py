@@ -120,6 +120,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             ['compute-1', '--property', 'novalue'],
             ['compute-1', '--property', '=v'],
             ['compute-1', '--tag', 't', '--parallel', '0'],
+            ['compute-1', '--tag', 't', '--parallel', '11'],
             ['compute-1', '--tag', 't', '--parallel', 'many'],
             ['compute-1', '--tag', 't', '--status', 'sleepy'],
         ]:
@@ -324,13 +325,13 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         parsed_args = self.check_parser(
             self.cmd, ['compute-1', '--tag', 't'], []
         )
-        self.assertEqual(8, self.cmd._parallel(parsed_args))
-        config.get_concurrency.return_value = 3
+        self.assertEqual(10, self.cmd._parallel(parsed_args))
+        config.get_concurrency.return_value = '3'
         self.assertEqual(3, self.cmd._parallel(parsed_args))
         parsed_args = self.check_parser(
-            self.cmd, ['compute-1', '--tag', 't', '--parallel', '20'], []
+            self.cmd, ['compute-1', '--tag', 't', '--parallel', '7'], []
         )
-        self.assertEqual(20, self.cmd._parallel(parsed_args))
+        self.assertEqual(7, self.cmd._parallel(parsed_args))
 
     def test_project_filter(self):
         with mock.patch(
