@@ -36,14 +36,27 @@ PROJECTS = 2
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 
 _sandbox = None
+_sandbox_error = None
 
 
 def sandbox():
-    global _sandbox
+    """This process's sandbox, started on first use.
+
+    A sandbox that failed to start is not tried again for every test.
+    """
+    global _sandbox, _sandbox_error
+    if _sandbox_error is not None:
+        raise RuntimeError('the nova sandbox did not start') from (
+            _sandbox_error
+        )
     if _sandbox is None:
-        _sandbox = nova_sandbox.NovaSandbox(
-            HOSTS, servers_per_host=SERVERS_PER_HOST, projects=PROJECTS
-        ).start()
+        try:
+            _sandbox = nova_sandbox.NovaSandbox(
+                HOSTS, servers_per_host=SERVERS_PER_HOST, projects=PROJECTS
+            ).start()
+        except RuntimeError as error:
+            _sandbox_error = error
+            raise
         atexit.register(_sandbox.stop)
     return _sandbox
 
