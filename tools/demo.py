@@ -100,12 +100,13 @@ def main():
                 'Ctrl-C stops it.',
                 flush=True,
             )
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                print('\nStopping.')
+            while True:
+                time.sleep(3600)
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        # Leaving main() through its "with" block stopped the cloud.
+        print('\nStopped.')
