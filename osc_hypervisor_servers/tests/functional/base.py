@@ -156,6 +156,22 @@ class FunctionalTestCase(testtools.TestCase):
                     f'{field} of server {server_id} changed',
                 )
 
+    def assertRefusedWithoutWrites(self, command, argument_lists):
+        """Each ``hypervisor servers <command>`` run fails with a one-line
+        error, prints no table and writes nothing to any server.
+        """
+        before = self.all_servers()
+        for args in argument_lists:
+            self.sandbox.reset_stats()
+            exit_code, stdout, stderr = self.openstack(
+                'hypervisor', 'servers', command, *args
+            )
+            self.assertEqual(1, exit_code, args)
+            self.assertEqual('', stdout, args)
+            self.assertEqual(1, len(stderr.strip().splitlines()), stderr)
+            self.assertEqual(0, self.writes(), args)
+        self.assertUntouched(before, self.all_servers())
+
     def server_action(self, server_id, action, token=nova_sandbox.ADMIN_TOKEN):
         self.api(
             'POST', f'/servers/{server_id}/action', {action: None}, token=token
