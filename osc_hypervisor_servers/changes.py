@@ -16,12 +16,20 @@ Everything here runs before the first API call, so that bad input never
 leaves a hypervisor half-changed.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Mapping
 import dataclasses
 import re
+import typing
 import unicodedata
 import urllib.parse
 
 from osc_lib import exceptions
+
+from osc_hypervisor_servers import attributes
+from osc_hypervisor_servers import version
 
 # Nova's JSON schema for metadata keys (parameter_types.metadata); matched
 # whole, so a trailing newline that Python's "$" would let through is
@@ -37,15 +45,12 @@ DESCRIPTION_MAX_LENGTH = 255
 # "DELETE .../tags/.." into "DELETE /servers/{id}".
 DOT_SEGMENTS = ('.', '..')
 
-DESCRIPTION_MICROVERSION = '2.19'
-TAGS_MICROVERSION = '2.26'
 
-
-def _fail(message):
+def _fail(message: str) -> typing.NoReturn:
     raise exceptions.CommandError(message)
 
 
-def _is_description_character(char):
+def _is_description_character(char: str) -> bool:
     # Nova's valid_description_regex: printable characters of the Basic
     # Multilingual Plane, where horizontal space counts as printable.
     if ord(char) >= 0xFFFF:
@@ -56,7 +61,7 @@ def _is_description_character(char):
     )
 
 
-def validate_property_key(key):
+def validate_property_key(key: str) -> None:
     if not METADATA_KEY_PATTERN.fullmatch(key):
         _fail(
             f'Invalid property key {key!r}: a key is 1 to 255 characters '
@@ -64,7 +69,7 @@ def validate_property_key(key):
         )
 
 
-def validate_property_value(key, value):
+def validate_property_value(key: str, value: str) -> None:
     if len(value) > METADATA_VALUE_MAX_LENGTH:
         _fail(
             f'Invalid value for property {key!r}: {len(value)} characters, '
@@ -72,7 +77,7 @@ def validate_property_value(key, value):
         )
 
 
-def validate_path_safe(kind, value):
+def validate_path_safe(kind: str, value: str) -> None:
     if value in DOT_SEGMENTS:
         _fail(
             f'Invalid {kind} {value!r}: "." and ".." cannot be sent in a '
@@ -80,7 +85,7 @@ def validate_path_safe(kind, value):
         )
 
 
-def validate_tag(tag):
+def validate_tag(tag: str) -> None:
     if not 1 <= len(tag) <= TAG_MAX_LENGTH:
         _fail(
             f'Invalid tag {tag!r}: a tag is 1 to {TAG_MAX_LENGTH} '
@@ -92,10 +97,19 @@ def validate_tag(tag):
             f'Invalid tag {tag!r}: a tag cannot contain '
             f'{" or ".join(repr(c) for c in forbidden)}'
         )
+    if not tag.isascii():
+        # A tag travels in the URL path, which Nova decodes as Latin-1
+        # (PEP 3333): "ünï" sent as UTF-8 is stored as "Ã¼nÃ¯". The tag
+        # list body would be exact, but replaces every tag of the server
+        # and would race with its owner's own tag changes.
+        _fail(
+            f'Invalid tag {tag!r}: only ASCII tags can be written '
+            f'exactly; Nova would store this one as another tag'
+        )
     validate_path_safe('tag', tag)
 
 
-def validate_description(description):
+def validate_description(description: str) -> None:
     if len(description) > DESCRIPTION_MAX_LENGTH:
         _fail(
             f'Invalid description: {len(description)} characters, at most '
@@ -111,7 +125,7 @@ def validate_description(description):
             )
 
 
-def url_segment(value):
+def url_segment(value: str) -> str:
     """Percent-encode a tag or metadata key for one URL path segment.
 
     openstacksdk joins tags and keys into URLs as they are, so "a?b"
@@ -120,82 +134,77 @@ def url_segment(value):
     return urllib.parse.quote(value, safe='')
 
 
+def required_microversions(
+    changed: Iterable[attributes.Attribute],
+) -> list[tuple[str, str]]:
+    """(microversion, purpose) pairs needed to change these attributes."""
+    kinds = {attribute.kind for attribute in changed}
+    needed = []
+    if attributes.DESCRIPTION in kinds:
+        needed.append((version.DESCRIPTION, 'to change descriptions'))
+    if attributes.TAG in kinds:
+        needed.append((version.TAGS, 'to change tags'))
+    return needed
+
+
 @dataclasses.dataclass(frozen=True)
 class Change:
-    """Per-attribute changes to make on every selected server.
+    """The value every selected server should end with, per attribute.
 
-    ``description`` is the text to set; ``remove_description`` asks for
-    the description to be removed. The two never come together.
+    Built by :func:`change_to_set` and :func:`change_to_unset`, which
+    check every value first.
     """
 
-    properties: dict = dataclasses.field(default_factory=dict)
-    property_keys_to_remove: tuple = ()
-    description: str | None = None
-    remove_description: bool = False
-    tags_to_add: tuple = ()
-    tags_to_remove: tuple = ()
+    wanted: tuple[tuple[attributes.Attribute, attributes.Value], ...]
 
-    def __bool__(self):
-        return bool(
-            self.properties
-            or self.property_keys_to_remove
-            or self.description is not None
-            or self.remove_description
-            or self.tags_to_add
-            or self.tags_to_remove
+    def required_microversions(self) -> list[tuple[str, str]]:
+        return required_microversions(
+            attribute for attribute, _value in self.wanted
         )
 
-    def required_microversions(self):
-        """(microversion, purpose) pairs this change needs."""
-        needed = []
-        if self.description is not None or self.remove_description:
-            needed.append(
-                (
-                    DESCRIPTION_MICROVERSION,
-                    'to support the --description option',
-                )
-            )
-        if self.tags_to_add or self.tags_to_remove:
-            needed.append((TAGS_MICROVERSION, 'to support the --tag option'))
-        return needed
 
-
-def _unique(values):
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def change_to_set(properties=None, description=None, tags=()):
+def change_to_set(
+    properties: Mapping[str, str] | None = None,
+    description: str | None = None,
+    tags: Iterable[str] = (),
+) -> Change:
     """The validated change for ``hypervisor servers set``."""
-    properties = dict(properties or {})
-    for key, value in properties.items():
-        validate_property_key(key)
-        validate_property_value(key, value)
+    wanted: list[tuple[attributes.Attribute, attributes.Value]] = []
     if description is not None:
         validate_description(description)
-    for tag in tags:
+        wanted.append((attributes.description(), description))
+    for key, value in (properties or {}).items():
+        validate_property_key(key)
+        validate_property_value(key, value)
+        wanted.append((attributes.property_(key), value))
+    for tag in _unique(tags):
         validate_tag(tag)
-    change = Change(
-        properties=properties,
-        description=description,
-        tags_to_add=_unique(tags),
-    )
-    if not change:
+        wanted.append((attributes.tag(tag), True))
+    if not wanted:
         _fail('Nothing to set: give --property, --description or --tag')
-    return change
+    return Change(tuple(wanted))
 
 
-def change_to_unset(property_keys=(), description=False, tags=()):
+def change_to_unset(
+    property_keys: Iterable[str] = (),
+    description: bool = False,
+    tags: Iterable[str] = (),
+) -> Change:
     """The validated change for ``hypervisor servers unset``."""
-    for key in property_keys:
+    wanted: list[tuple[attributes.Attribute, attributes.Value]] = []
+    if description:
+        wanted.append((attributes.description(), None))
+    for key in _unique(property_keys):
         validate_property_key(key)
         validate_path_safe('property key', key)
-    for tag in tags:
+        wanted.append((attributes.property_(key), None))
+    for tag in _unique(tags):
         validate_tag(tag)
-    change = Change(
-        property_keys_to_remove=_unique(property_keys),
-        remove_description=description,
-        tags_to_remove=_unique(tags),
-    )
-    if not change:
+        wanted.append((attributes.tag(tag), False))
+    if not wanted:
         _fail('Nothing to unset: give --property, --description or --tag')
-    return change
+    return Change(tuple(wanted))

@@ -10,86 +10,61 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""One engine behind ``hypervisor servers set`` and ``unset``.
+"""What each verb does, from checked input to its report.
 
-Check, resolve, list, plan, then execute (or preview) the plan. Every
-input check and every microversion gate comes before the first write.
+Every verb runs the same steps: check the input and the microversions,
+select the servers (:mod:`selection`), plan each one without I/O, then
+preview the plans or run them (:mod:`executor`). Every check comes
+before the first write.
 """
+
+from __future__ import annotations
 
 import dataclasses
 
-from openstack import utils as sdk_utils
-from osc_lib import exceptions
+from openstack.compute.v2 import _proxy
 
-from osc_hypervisor_servers import execute
+from osc_hypervisor_servers import apply
+from osc_hypervisor_servers import changes as changes_module
+from osc_hypervisor_servers import connections
+from osc_hypervisor_servers import executor
 from osc_hypervisor_servers import hypervisors as hypervisors_module
 from osc_hypervisor_servers import plan
-from osc_hypervisor_servers import servers as servers_module
-
-
-@dataclasses.dataclass(frozen=True)
-class Selection:
-    """Which servers to act on.
-
-    ``hypervisors`` are IDs or exact hostnames; ``matching`` are
-    substrings, an explicit opt-in to ``nova host-meta``'s behaviour.
-    """
-
-    hypervisors: tuple = ()
-    matching: tuple = ()
-    status: str | None = None
-    project_id: str | None = None
-
-
-def check_microversions(compute, change):
-    needed = [
-        *change.required_microversions(),
-        (hypervisors_module.LOOKUP_MICROVERSION, 'to look up hypervisors'),
-    ]
-    for microversion, purpose in needed:
-        if not sdk_utils.supports_microversion(compute, microversion):
-            raise exceptions.CommandError(
-                f'--os-compute-api-version {microversion} or greater is '
-                f'required {purpose}'
-            )
+from osc_hypervisor_servers import retry as retry_module
+from osc_hypervisor_servers import selection as selection_module
+from osc_hypervisor_servers import version
 
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    hypervisors: list
-    report: execute.Report
+    hypervisors: list[hypervisors_module.Hypervisor]
+    report: executor.Report
 
 
-def run(
-    compute,
-    selection,
-    change,
-    retry,
+def change_servers(
+    compute: _proxy.Proxy,
+    selection: selection_module.Selection,
+    change: changes_module.Change,
+    retry: retry_module.RetryPolicy,
     *,
-    dry_run=False,
-    parallel=1,
-    progress=None,
-):
-    if not (selection.hypervisors or selection.matching):
-        raise exceptions.CommandError(
-            'Give at least one hypervisor, or --matching <substring>'
-        )
-    check_microversions(compute, change)
-    found = hypervisors_module.resolve(
-        compute, selection.hypervisors, selection.matching, retry
-    )
-    servers = servers_module.list_servers(
+    dry_run: bool = False,
+    parallel: int = 1,
+    progress: executor.Progress | None = None,
+) -> Outcome:
+    """``hypervisor servers set`` and ``unset``."""
+    selection.check()
+    version.require(
         compute,
-        found,
-        retry,
-        status=selection.status,
-        project_id=selection.project_id,
+        change.required_microversions()
+        + selection_module.REQUIRED_MICROVERSIONS,
     )
-    plans = plan.plan_servers(servers, change)
+    connections.fit_pool(compute, parallel)
+    selected = selection_module.select(compute, selection, retry, parallel)
+    plans = plan.plan_servers(selected.servers, change)
     if dry_run:
-        report = execute.preview(plans)
+        report = apply.preview(plans)
     else:
-        report = execute.execute(
-            compute, plans, parallel, retry, progress=progress
+        report = apply.execute(
+            compute, plans, retry, parallel, progress=progress
         )
-    return Outcome(found, report)
+    return Outcome(selected.hypervisors, report)

@@ -17,25 +17,34 @@ for ``compute-1`` also returns ``compute-10``. The pattern query only
 narrows the listing; the match is decided here, on the client.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from collections.abc import Sequence
 import contextlib
 import dataclasses
 
 from openstack import exceptions as sdk_exceptions
+from openstack.compute.v2 import _proxy
+from openstack.compute.v2 import hypervisor as sdk_hypervisor
 from osc_lib import exceptions
 from oslo_utils import uuidutils
 
-LOOKUP_MICROVERSION = '2.53'
+from osc_hypervisor_servers import concurrency
+from osc_hypervisor_servers import retry as retry_module
 
 
 @dataclasses.dataclass(frozen=True)
 class Hypervisor:
     id: str
+    #: The hypervisor hostname (the compute node), what users type.
     name: str
-    # The compute service host: what the server listing filters on.
-    host: str
+    #: The compute service host, which the server listing filters on;
+    #: None when Nova reports no service for the node.
+    host: str | None
 
 
-def _from_sdk(hypervisor):
+def _from_sdk(hypervisor: sdk_hypervisor.Hypervisor) -> Hypervisor:
     service = hypervisor.service_details or {}
     return Hypervisor(
         id=hypervisor.id, name=hypervisor.name, host=service.get('host')
@@ -43,7 +52,7 @@ def _from_sdk(hypervisor):
 
 
 @contextlib.contextmanager
-def _admin_only():
+def _admin_only() -> Iterator[None]:
     """Turn a 403 from the hypervisor API into an error a user can act on.
 
     Listing hypervisors is admin-only by default; falling back to the
@@ -58,7 +67,9 @@ def _admin_only():
         ) from error
 
 
-def _with_pattern(compute, retry, pattern):
+def _with_pattern(
+    compute: _proxy.Proxy, retry: retry_module.RetryPolicy, pattern: str
+) -> list[Hypervisor]:
     try:
         return [
             _from_sdk(hypervisor)
@@ -74,7 +85,11 @@ def _with_pattern(compute, retry, pattern):
         return []
 
 
-def _by_id(compute, retry, hypervisor_id):
+def _by_id(
+    compute: _proxy.Proxy,
+    retry: retry_module.RetryPolicy,
+    hypervisor_id: str,
+) -> Hypervisor | None:
     try:
         return _from_sdk(
             retry.call(lambda: compute.get_hypervisor(hypervisor_id))
@@ -83,7 +98,9 @@ def _by_id(compute, retry, hypervisor_id):
         return None
 
 
-def find_hypervisor(compute, reference, retry):
+def find_hypervisor(
+    compute: _proxy.Proxy, reference: str, retry: retry_module.RetryPolicy
+) -> Hypervisor:
     """The one hypervisor whose ID or exact hostname is ``reference``."""
     with _admin_only():
         if uuidutils.is_uuid_like(reference):
@@ -108,7 +125,9 @@ def find_hypervisor(compute, reference, retry):
     return exact[0]
 
 
-def find_matching(compute, substring, retry):
+def find_matching(
+    compute: _proxy.Proxy, substring: str, retry: retry_module.RetryPolicy
+) -> list[Hypervisor]:
     """Every hypervisor whose hostname contains ``substring``."""
     with _admin_only():
         found = [
@@ -124,13 +143,29 @@ def find_matching(compute, substring, retry):
     return found
 
 
-def resolve(compute, references, matching, retry):
-    """Hypervisors for exact references and opt-in substrings, each once."""
-    found = {}
-    for reference in references:
-        hypervisor = find_hypervisor(compute, reference, retry)
-        found.setdefault(hypervisor.id, hypervisor)
-    for substring in matching:
-        for hypervisor in find_matching(compute, substring, retry):
+def resolve(
+    compute: _proxy.Proxy,
+    references: Sequence[str],
+    matching: Sequence[str],
+    retry: retry_module.RetryPolicy,
+    workers: int = 1,
+) -> list[Hypervisor]:
+    """Hypervisors for exact references and opt-in substrings, each once.
+
+    Up to ``workers`` lookups run at once; the order is the order given.
+    """
+
+    def look_up(query: tuple[bool, str]) -> list[Hypervisor]:
+        is_substring, text = query
+        if is_substring:
+            return find_matching(compute, text, retry)
+        return [find_hypervisor(compute, text, retry)]
+
+    queries = [(False, text) for text in dict.fromkeys(references)] + [
+        (True, text) for text in dict.fromkeys(matching)
+    ]
+    found: dict[str, Hypervisor] = {}
+    for hypervisors in concurrency.bounded_map(look_up, queries, workers):
+        for hypervisor in hypervisors:
             found.setdefault(hypervisor.id, hypervisor)
     return list(found.values())

@@ -12,28 +12,32 @@
 
 """A progress line on stderr, for terminals only."""
 
+from __future__ import annotations
+
+import typing
+
 
 class ProgressLine:
     """Rewrites one line: servers done of total, failures so far."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: typing.TextIO) -> None:
         self.stream = stream
         self.shown = False
 
-    def __call__(self, done, total, failed):
+    def __call__(self, done: int, total: int, failed: int) -> None:
         self.stream.write(
             f'\r{done} of {total} servers done, {failed} failed\033[K'
         )
         self.stream.flush()
         self.shown = True
 
-    def close(self):
+    def close(self) -> None:
         if self.shown:
             self.stream.write('\r\033[K')
             self.stream.flush()
 
 
-def for_stream(stream):
+def for_stream(stream: typing.TextIO) -> ProgressLine | None:
     """A ProgressLine when ``stream`` is a terminal, else None."""
     isatty = getattr(stream, 'isatty', None)
     if isatty is not None and isatty():

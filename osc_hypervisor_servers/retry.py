@@ -10,16 +10,22 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""Retries of transient faults, for calls that are safe to repeat.
+"""Retries of transient faults.
 
-Every call this tool makes is idempotent (a metadata merge, a tag put,
-a description update, a delete, a listing), so repeating one after a
-lost answer never doubles its effect.
+Repeating a call after a lost answer must not double its effect, and
+its outcome must be judged by the server's state, not by the last
+answer alone: a delete retried after its first try landed meets 404.
+Callers see every retry through ``on_retry`` and judge accordingly
+(see :mod:`osc_hypervisor_servers.apply`).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
 import dataclasses
 import email.utils
 import time
+import typing
 
 from keystoneauth1.exceptions import connection as ksa_connection
 from openstack import exceptions as sdk_exceptions
@@ -27,8 +33,10 @@ import tenacity
 
 TRANSIENT_STATUS_CODES = frozenset({429, 502, 503, 504})
 
+T = typing.TypeVar('T')
 
-def is_transient(error):
+
+def is_transient(error: BaseException | None) -> bool:
     if isinstance(error, ksa_connection.SSLError):
         return False
     if isinstance(error, ksa_connection.ConnectionError):
@@ -39,7 +47,7 @@ def is_transient(error):
     )
 
 
-def retry_after_seconds(error):
+def retry_after_seconds(error: BaseException | None) -> float | None:
     """The server's Retry-After, in seconds, or None when it gave none."""
     response = getattr(error, 'response', None)
     # A requests.Response is falsy for every error status.
@@ -70,27 +78,32 @@ class RetryPolicy:
     attempts: int = 5
     initial_delay: float = 0.5
     max_delay: float = 30.0
-    sleep: object = time.sleep
+    sleep: Callable[[float], None] = time.sleep
 
-    def _wait(self, retry_state):
+    def _wait(self, retry_state: tenacity.RetryCallState) -> float:
         backoff = tenacity.wait_random_exponential(
             multiplier=self.initial_delay, max=self.max_delay
         )(retry_state)
-        retry_after = retry_after_seconds(retry_state.outcome.exception())
+        retry_after = retry_after_seconds(_error_of(retry_state))
         if retry_after is None:
             return backoff
         return min(max(backoff, retry_after), self.max_delay)
 
-    def call(self, function, on_retry=None):
+    def call(
+        self,
+        function: Callable[[], T],
+        on_retry: Callable[[BaseException], None] | None = None,
+    ) -> T:
         """Call ``function()``, retrying transient faults.
 
         ``on_retry(error)`` is told of each fault that is retried; the
         last fault, or any other error, is raised.
         """
 
-        def before_sleep(retry_state):
-            if on_retry is not None:
-                on_retry(retry_state.outcome.exception())
+        def before_sleep(retry_state: tenacity.RetryCallState) -> None:
+            error = _error_of(retry_state)
+            if on_retry is not None and error is not None:
+                on_retry(error)
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.attempts),
@@ -101,3 +114,8 @@ class RetryPolicy:
             reraise=True,
         )
         return retrying(function)
+
+
+def _error_of(retry_state: tenacity.RetryCallState) -> BaseException | None:
+    outcome = retry_state.outcome
+    return None if outcome is None else outcome.exception()

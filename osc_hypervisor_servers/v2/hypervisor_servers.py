@@ -17,24 +17,36 @@ server. Heavy modules are imported when a command runs, not when cliff
 loads the entry point, so ``openstack --help`` stays fast.
 """
 
+from __future__ import annotations
+
 import argparse
 import logging
 import sys
+import typing
 
 from osc_lib import exceptions
 from osc_lib.cli import parseractions
 from osc_lib.command import command
 
+from osc_hypervisor_servers import version
+
+if typing.TYPE_CHECKING:
+    from openstack.compute.v2 import _proxy
+
+    from osc_hypervisor_servers import changes
+    from osc_hypervisor_servers import engine
+
 LOG = logging.getLogger(__name__)
 
-# requests keeps 10 connections per host: more workers than that only
-# open and discard connections (and urllib3 warns). Measured against the
-# sandbox with 100 and 300 ms latency, 10 workers were the fastest.
-MAX_PARALLEL = 10
-DEFAULT_PARALLEL = MAX_PARALLEL
+# The connection pool is sized to the parallelism asked for (see
+# connections.py); the default is what the measurements in the
+# performance page support.
+MAX_PARALLEL = 64
+DEFAULT_PARALLEL = 10
 INTERRUPTED_EXIT_CODE = 130
 
-# Server states as OSC's "server list --status" knows them.
+# Nova's server statuses: OSC's "server list --status" choices, and
+# UNKNOWN, which Nova also reports.
 SERVER_STATUSES = (
     'ACTIVE', 'BUILD', 'DELETED', 'ERROR', 'HARD_REBOOT', 'MIGRATING',
     'PASSWORD', 'PAUSED', 'REBOOT', 'REBUILD', 'RESCUE', 'RESIZE',
@@ -43,7 +55,8 @@ SERVER_STATUSES = (
 )  # fmt: skip
 
 
-def _parallel(value):
+def parallel_count(value: str) -> int:
+    """argparse type of --parallel."""
     try:
         number = int(value)
     except ValueError:
@@ -55,7 +68,7 @@ def _parallel(value):
     return number
 
 
-def _add_tag_option(parser, verb):
+def _add_tag_option(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument(
         '--tag',
         metavar='<tag>',
@@ -63,14 +76,31 @@ def _add_tag_option(parser, verb):
         default=[],
         dest='tags',
         help=f'Tag to {verb} each server (repeat option for several tags; '
-        f'supported by --os-compute-api-version 2.26 or above)',
+        f'ASCII only; {version.supported_by(version.TAGS)})',
     )
+
+
+def _rows(
+    outcome: engine.Outcome, show_hypervisor: bool
+) -> tuple[list[str], list[list[str]]]:
+    columns = ['ID', 'Name', 'Project']
+    if show_hypervisor:
+        columns.append('Hypervisor')
+    columns += ['Result', 'Details']
+    rows = []
+    for result in outcome.report.results:
+        server = result.server
+        row = [server.id, server.name, server.project_id]
+        if show_hypervisor:
+            row.append(server.hypervisor_hostname or '')
+        rows.append(row + [str(result.status), result.details])
+    return columns, rows
 
 
 class _HypervisorServersCommand(command.Lister):
     """What ``set`` and ``unset`` share: selection, run, output, exit."""
 
-    def get_parser(self, prog_name):
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument(
             'hypervisors',
@@ -114,7 +144,7 @@ class _HypervisorServersCommand(command.Lister):
         parser.add_argument(
             '--parallel',
             metavar='<count>',
-            type=_parallel,
+            type=parallel_count,
             help=f'Servers changed at the same time, from 1 (one after the '
             f'other) to {MAX_PARALLEL} (default: {DEFAULT_PARALLEL}, or the '
             f'cloud\'s "concurrency" setting when lower)',
@@ -122,31 +152,40 @@ class _HypervisorServersCommand(command.Lister):
         self.add_change_arguments(parser)
         return parser
 
-    def add_change_arguments(self, parser):
+    def add_change_arguments(self, parser: argparse.ArgumentParser) -> None:
         raise NotImplementedError
 
-    def change_from(self, parsed_args):
+    def change_from(self, parsed_args: argparse.Namespace) -> changes.Change:
         raise NotImplementedError
 
-    def _parallel(self, parsed_args):
+    def effective_parallel(self, parsed_args: argparse.Namespace) -> int:
+        """--parallel, else the default bounded by the cloud's setting."""
         if parsed_args.parallel:
-            return parsed_args.parallel
+            asked: int = parsed_args.parallel
+            return asked
         config = self.app.client_manager.sdk_connection.config
         # clouds.yaml values reach us as strings.
-        concurrency = int(config.get_concurrency('compute') or 0)
+        concurrency = int(str(config.get_concurrency('compute') or 0))
         return min(DEFAULT_PARALLEL, concurrency or DEFAULT_PARALLEL)
 
-    def _project_id(self, parsed_args):
+    @property
+    def compute(self) -> _proxy.Proxy:
+        # OSC's ClientManager makes its clients attributes at run time.
+        compute: _proxy.Proxy = self.app.client_manager.compute  # type: ignore[attr-defined]
+        return compute
+
+    def _project_id(self, parsed_args: argparse.Namespace) -> str | None:
         if not parsed_args.project:
             return None
         from openstackclient.identity import common as identity_common
 
         try:
-            return identity_common.find_project_id_sdk(
+            project_id: str = identity_common.find_project_id_sdk(
                 self.app.client_manager.sdk_connection.identity,
                 parsed_args.project,
                 parsed_args.project_domain,
             )
+            return project_id
         except exceptions.CommandError as error:
             # OSC's own message for an unknown project is empty.
             reason = f': {error}' if str(error) else ''
@@ -154,13 +193,16 @@ class _HypervisorServersCommand(command.Lister):
                 f'No project with name or ID {parsed_args.project!r}{reason}'
             ) from error
 
-    def take_action(self, parsed_args):
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[list[str], list[list[str]]]:
         from osc_hypervisor_servers import engine
         from osc_hypervisor_servers import progress
         from osc_hypervisor_servers import retry
+        from osc_hypervisor_servers import selection as selection_module
 
         change = self.change_from(parsed_args)
-        selection = engine.Selection(
+        selection = selection_module.Selection(
             hypervisors=tuple(parsed_args.hypervisors),
             matching=tuple(parsed_args.matching),
             status=parsed_args.status,
@@ -170,38 +212,27 @@ class _HypervisorServersCommand(command.Lister):
         if not parsed_args.dry_run:
             progress_line = progress.for_stream(sys.stderr)
         try:
-            outcome = engine.run(
-                self.app.client_manager.compute,
+            outcome = engine.change_servers(
+                self.compute,
                 selection,
                 change,
                 retry.RetryPolicy(),
                 dry_run=parsed_args.dry_run,
-                parallel=self._parallel(parsed_args),
+                parallel=self.effective_parallel(parsed_args),
                 progress=progress_line,
             )
         finally:
             if progress_line is not None:
                 progress_line.close()
         self.report = outcome.report
-
-        show_hypervisor = len(outcome.hypervisors) > 1 or bool(
-            parsed_args.matching
+        return _rows(
+            outcome,
+            show_hypervisor=len(outcome.hypervisors) > 1
+            or bool(parsed_args.matching),
         )
-        columns = ['ID', 'Name', 'Project']
-        if show_hypervisor:
-            columns.append('Hypervisor')
-        columns += ['Result', 'Details']
-        rows = []
-        for result in outcome.report.results:
-            server = result.server
-            row = [server.id, server.name, server.project_id]
-            if show_hypervisor:
-                row.append(server.hypervisor)
-            rows.append(row + [result.result, result.details])
-        return columns, rows
 
-    def run(self, parsed_args):
-        exit_code = super().run(parsed_args)
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        exit_code: int = super().run(parsed_args)
         if self.report.interrupted:
             LOG.warning('Interrupted: %s', self.report.summary())
             return INTERRUPTED_EXIT_CODE
@@ -215,7 +246,7 @@ class SetHypervisorServers(_HypervisorServersCommand):
         'Set properties, description or tags on every server of hypervisor(s)'
     )
 
-    def add_change_arguments(self, parser):
+    def add_change_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             '--property',
             metavar='<key=value>',
@@ -228,11 +259,11 @@ class SetHypervisorServers(_HypervisorServersCommand):
             '--description',
             metavar='<description>',
             help='Description to set on each server '
-            '(supported by --os-compute-api-version 2.19 or above)',
+            f'({version.supported_by(version.DESCRIPTION)})',
         )
         _add_tag_option(parser, 'add to')
 
-    def change_from(self, parsed_args):
+    def change_from(self, parsed_args: argparse.Namespace) -> changes.Change:
         from osc_hypervisor_servers import changes
 
         return changes.change_to_set(
@@ -248,7 +279,7 @@ class UnsetHypervisorServers(_HypervisorServersCommand):
         'hypervisor(s)'
     )
 
-    def add_change_arguments(self, parser):
+    def add_change_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             '--property',
             metavar='<key>',
@@ -262,11 +293,11 @@ class UnsetHypervisorServers(_HypervisorServersCommand):
             '--description',
             action='store_true',
             help='Remove the description of each server '
-            '(supported by --os-compute-api-version 2.19 or above)',
+            f'({version.supported_by(version.DESCRIPTION)})',
         )
         _add_tag_option(parser, 'remove from')
 
-    def change_from(self, parsed_args):
+    def change_from(self, parsed_args: argparse.Namespace) -> changes.Change:
         from osc_hypervisor_servers import changes
 
         return changes.change_to_unset(

@@ -17,6 +17,7 @@ from unittest import mock
 import uuid
 
 from keystoneauth1 import discover
+from keystoneauth1 import session as ksa_session
 from openstack import exceptions as sdk_exceptions
 from openstack.compute.v2 import _proxy
 from openstack.compute.v2 import hypervisor as sdk_hypervisor
@@ -71,18 +72,55 @@ def server_state(
     metadata=None,
     tags=(),
     description=None,
+    status='ACTIVE',
+    task_state=None,
 ):
     """A listed server, as planning and execution see it."""
     return servers.ServerState(
         id=server_id,
         name=name or server_id,
         project_id='p',
-        hypervisor=hypervisor,
-        status='ACTIVE',
+        hypervisor_hostname=hypervisor,
+        compute_host=hypervisor,
+        status=status,
+        task_state=task_state,
         metadata=dict(metadata or {}),
         tags=frozenset(tags),
         description=description,
     )
+
+
+class SameId:
+    """Equal to any object whose ``id`` is ``server_id``."""
+
+    def __init__(self, server_id):
+        self.server_id = server_id
+
+    def __eq__(self, other):
+        return getattr(other, 'id', None) == self.server_id
+
+    def __repr__(self):
+        return f'<object with id {self.server_id!r}>'
+
+
+def metadata_merge(compute, server_id, metadata):
+    """The call that merges ``metadata`` into a server's (POST)."""
+    return mock.call.set_metadata(
+        SameId(server_id), compute, metadata=metadata
+    )
+
+
+def record_metadata_merges(test, compute):
+    """Record metadata merges among ``compute``'s calls, in order.
+
+    A merge goes through the server resource's ``set_metadata``, not
+    through a proxy method (see plan.SetProperties).
+    """
+    patcher = mock.patch.object(
+        sdk_server.Server, 'set_metadata', autospec=True
+    )
+    compute.attach_mock(patcher.start(), 'set_metadata')
+    test.addCleanup(patcher.stop)
 
 
 def http_error(status_code, details='Nova says no', headers=None):
@@ -99,12 +137,6 @@ def http_error(status_code, details='Nova says no', headers=None):
     )
 
 
-def ok_response():
-    response = requests.Response()
-    response.status_code = 200
-    return response
-
-
 def no_wait_retry(attempts=3):
     return retry.RetryPolicy(attempts=attempts, sleep=lambda seconds: None)
 
@@ -112,7 +144,8 @@ def no_wait_retry(attempts=3):
 def make_compute(version='2.100'):
     compute = mock.Mock(spec=_proxy.Proxy)
     set_compute_api_version(compute, version, pinned=False)
-    compute.post.return_value = ok_response()
+    # A real session: fitting its connection pool is no proxy call.
+    compute.session = ksa_session.Session()
     compute.hypervisors.return_value = []
     compute.servers.return_value = []
     return compute
@@ -122,8 +155,10 @@ def set_compute_api_version(compute, version, pinned=True):
     """Make ``compute`` negotiate ``version``, or be pinned to it."""
     compute.default_microversion = version if pinned else None
     compute.get_endpoint_data.return_value = discover.EndpointData(
-        min_microversion='2.1',
-        max_microversion='2.100' if pinned else version,
+        min_microversion=discover.normalize_version_number('2.1'),
+        max_microversion=discover.normalize_version_number(
+            '2.100' if pinned else version
+        ),
     )
 
 
@@ -133,6 +168,7 @@ class ComputeTestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.compute = make_compute()
+        record_metadata_merges(self, self.compute)
         self.retry = no_wait_retry()
 
 
@@ -140,6 +176,7 @@ class TestCommand(base.TestCommand):
     def setUp(self):
         super().setUp()
         self.compute = make_compute()
+        record_metadata_merges(self, self.compute)
         self.app.client_manager.compute = self.compute
         self.app.client_manager.sdk_connection = mock.Mock()
         self.app.client_manager.sdk_connection.config.get_concurrency.return_value = None  # noqa: E501

@@ -13,6 +13,7 @@
 from osc_lib import exceptions
 import testtools
 
+from osc_hypervisor_servers import attributes
 from osc_hypervisor_servers import changes
 
 
@@ -31,9 +32,15 @@ class TestChangeToSet(testtools.TestCase):
             description='draining',
             tags=['maint', 'maint', 'drain'],
         )
-        self.assertEqual({'maintenance': 'yes'}, change.properties)
-        self.assertEqual('draining', change.description)
-        self.assertEqual(('maint', 'drain'), change.tags_to_add)
+        self.assertEqual(
+            (
+                (attributes.description(), 'draining'),
+                (attributes.property_('maintenance'), 'yes'),
+                (attributes.tag('maint'), True),
+                (attributes.tag('drain'), True),
+            ),
+            change.wanted,
+        )
         self.assertEqual(
             ['2.19', '2.26'],
             [version for version, _ in change.required_microversions()],
@@ -53,7 +60,9 @@ class TestChangeToSet(testtools.TestCase):
     def test_allowed_keys(self):
         keys = ['a', 'A-b_c:d.e f', 'k' * 255, '..', 'server']
         change = changes.change_to_set(properties=dict.fromkeys(keys, 'v'))
-        self.assertEqual(keys, list(change.properties))
+        self.assertEqual(
+            keys, [attribute.name for attribute, _value in change.wanted]
+        )
 
     def test_value_length(self):
         changes.change_to_set(properties={'k': 'v' * 255})
@@ -69,6 +78,12 @@ class TestChangeToSet(testtools.TestCase):
     def test_tag_characters(self):
         self.assertRefused(["'a,b'", "','"], tags=['a,b'])
         self.assertRefused(["'a/b'", "'/'"], tags=['a/b'])
+
+    def test_tag_outside_ascii(self):
+        # Nova would store "ünï" as "Ã¼nÃ¯" (see changes.validate_tag).
+        for tag in ['ünï', 'naïve', 'tag\u00a0space', '\U0001f527']:
+            self.assertRefused([repr(tag), 'ASCII'], tags=[tag])
+        changes.change_to_set(tags=['plain ascii ~!@$&*()'])
 
     def test_tag_dot_segments(self):
         for tag in ['.', '..']:
@@ -89,11 +104,17 @@ class TestChangeToSet(testtools.TestCase):
 class TestChangeToUnset(testtools.TestCase):
     def test_unset(self):
         change = changes.change_to_unset(
-            property_keys=['a', 'a', 'b'], description=True, tags=['t']
+            property_keys=['a', 'a', 'b'], description=True, tags=['t', 't']
         )
-        self.assertEqual(('a', 'b'), change.property_keys_to_remove)
-        self.assertTrue(change.remove_description)
-        self.assertEqual(('t',), change.tags_to_remove)
+        self.assertEqual(
+            (
+                (attributes.description(), None),
+                (attributes.property_('a'), None),
+                (attributes.property_('b'), None),
+                (attributes.tag('t'), False),
+            ),
+            change.wanted,
+        )
 
     def test_nothing_to_unset(self):
         self.assertRaises(exceptions.CommandError, changes.change_to_unset)
@@ -104,6 +125,7 @@ class TestChangeToUnset(testtools.TestCase):
             {'property_keys': ['..']},
             {'tags': ['a,b']},
             {'tags': ['t' * 61]},
+            {'tags': ['ünï']},
         ]:
             self.assertRaises(
                 exceptions.CommandError, changes.change_to_unset, **kwargs

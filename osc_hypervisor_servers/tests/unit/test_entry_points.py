@@ -57,7 +57,7 @@ class TestEntryPoints(testtools.TestCase):
             self.assertTrue(command_class.__module__.startswith(module))
 
     def test_names_are_not_used_by_another_package(self):
-        owners = {}
+        owners: dict[str, set[str]] = {}
         for entry_point in metadata.entry_points(group=GROUP):
             owners.setdefault(entry_point.name, set()).add(
                 entry_point.value.split(':')[0].split('.')[0]

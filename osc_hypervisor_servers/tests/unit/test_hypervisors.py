@@ -10,6 +10,8 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
+import threading
+
 from osc_lib import exceptions
 
 from osc_hypervisor_servers import hypervisors
@@ -83,6 +85,46 @@ class TestResolve(fakes.ComputeTestCase):
         self.compute.get_hypervisor.return_value = HYPERVISOR_1
         found = self.resolve(['compute-1', HYPERVISOR_1.id], ['compute-1'])
         self.assertEqual(['compute-1', 'compute-10'], [h.name for h in found])
+
+    def test_looked_up_side_by_side_in_order(self):
+        names = [f'compute-{n}' for n in range(6)]
+        started = []
+        lock = threading.Lock()
+        all_started = threading.Event()
+
+        def lookup(details, hypervisor_hostname_pattern):
+            with lock:
+                started.append(hypervisor_hostname_pattern)
+                if len(started) == 3:
+                    all_started.set()
+            # Three lookups are in flight before any answers.
+            self.assertTrue(all_started.wait(5))
+            return [fakes.make_hypervisor(hypervisor_hostname_pattern)]
+
+        self.compute.hypervisors.side_effect = lookup
+        found = hypervisors.resolve(
+            self.compute, names + ['compute-0'], (), self.retry, workers=3
+        )
+        self.assertEqual(names, [h.name for h in found])
+        self.assertEqual(6, self.compute.hypervisors.call_count)
+
+    def test_first_error_in_order_is_raised(self):
+        def lookup(details, hypervisor_hostname_pattern):
+            if hypervisor_hostname_pattern != 'compute-1':
+                raise fakes.http_error(404)
+            return [HYPERVISOR_1]
+
+        self.compute.hypervisors.side_effect = lookup
+        error = self.assertRaises(
+            exceptions.CommandError,
+            hypervisors.resolve,
+            self.compute,
+            ['compute-1', 'nope-a', 'nope-b'],
+            (),
+            self.retry,
+            workers=3,
+        )
+        self.assertIn("'nope-a'", str(error))
 
     def test_matching_checks_substring_on_client(self):
         # "_" is a wildcard to Nova's LIKE; compute-2 has no "e_" in it.

@@ -10,69 +10,92 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
+
 """Planning is pure: these tests make no HTTP call and need no mock."""
 
 import testtools
 
+from osc_hypervisor_servers import attributes
 from osc_hypervisor_servers import changes
 from osc_hypervisor_servers import plan
 from osc_hypervisor_servers.tests.unit import fakes
 
 server = fakes.server_state
+DESCRIPTION = attributes.description()
+change = attributes.AttributeChange
+
+
+def kinds_and_changes(server_plan):
+    return [(type(call).__name__, call.changes) for call in server_plan.calls]
 
 
 class TestPlanSet(testtools.TestCase):
     def test_everything_new(self):
-        change = changes.change_to_set(
+        wanted = changes.change_to_set(
             properties={'a': '1', 'b': '2'}, description='d', tags=['x', 'y']
         )
+        a, b = attributes.property_('a'), attributes.property_('b')
+        x, y = attributes.tag('x'), attributes.tag('y')
         self.assertEqual(
-            (
-                plan.UpdateDescription('d'),
-                plan.SetProperties({'a': '1', 'b': '2'}),
-                plan.AddTag('x'),
-                plan.AddTag('y'),
-            ),
-            plan.plan_server(server(), change),
+            [
+                ('UpdateDescription', (change(DESCRIPTION, None, 'd'),)),
+                (
+                    'SetProperties',
+                    (change(a, None, '1'), change(b, None, '2')),
+                ),
+                ('AddTag', (change(x, False, True),)),
+                ('AddTag', (change(y, False, True),)),
+            ],
+            kinds_and_changes(plan.plan_server(server(), wanted)),
         )
 
     def test_nothing_when_already_so(self):
-        change = changes.change_to_set(
+        wanted = changes.change_to_set(
             properties={'a': '1'}, description='d', tags=['x']
         )
         current = server(
             metadata={'a': '1', 'z': '9'}, tags=['x'], description='d'
         )
-        self.assertEqual((), plan.plan_server(current, change))
+        self.assertEqual((), plan.plan_server(current, wanted).calls)
 
-    def test_only_what_differs(self):
-        change = changes.change_to_set(
+    def test_only_what_differs_and_what_it_replaces(self):
+        wanted = changes.change_to_set(
             properties={'a': '1', 'b': '2'}, description='d', tags=['x', 'y']
         )
         current = server(
             metadata={'a': '1', 'b': 'old'}, tags=['x'], description='e'
         )
+        server_plan = plan.plan_server(current, wanted)
+        self.assertEqual(
+            "set description 'd' (was 'e'), set property b=2 (was old), "
+            "add tag y",
+            plan.describe(server_plan.calls),
+        )
         self.assertEqual(
             (
-                plan.UpdateDescription('d'),
-                plan.SetProperties({'b': '2'}),
-                plan.AddTag('y'),
+                change(DESCRIPTION, 'e', 'd'),
+                change(attributes.property_('b'), 'old', '2'),
+                change(attributes.tag('y'), False, True),
             ),
-            plan.plan_server(current, change),
+            server_plan.changes,
         )
 
     def test_empty_description_is_a_value(self):
-        change = changes.change_to_set(description='')
+        wanted = changes.change_to_set(description='')
         self.assertEqual(
-            (plan.UpdateDescription(''),),
-            plan.plan_server(server(description='d'), change),
+            "set description '' (was 'd')",
+            plan.describe(
+                plan.plan_server(server(description='d'), wanted).calls
+            ),
         )
-        self.assertEqual((), plan.plan_server(server(description=''), change))
+        self.assertEqual(
+            (), plan.plan_server(server(description=''), wanted).calls
+        )
 
 
 class TestPlanUnset(testtools.TestCase):
     def test_removes_only_what_is_there(self):
-        change = changes.change_to_unset(
+        wanted = changes.change_to_unset(
             property_keys=['a', 'gone'], description=True, tags=['x', 'gone']
         )
         current = server(
@@ -81,37 +104,62 @@ class TestPlanUnset(testtools.TestCase):
             description='d',
         )
         self.assertEqual(
-            (
-                plan.UpdateDescription(None),
-                plan.RemoveProperty('a'),
-                plan.RemoveTag('x'),
-            ),
-            plan.plan_server(current, change),
+            "unset description (was 'd'), unset property a (was 1), "
+            "remove tag x",
+            plan.describe(plan.plan_server(current, wanted).calls),
         )
 
     def test_nothing_to_remove(self):
-        change = changes.change_to_unset(
+        wanted = changes.change_to_unset(
             property_keys=['a'], description=True, tags=['x']
         )
-        for description in (None, ''):
-            self.assertEqual(
-                (), plan.plan_server(server(description=description), change)
-            )
+        self.assertEqual((), plan.plan_server(server(), wanted).calls)
+
+    def test_an_empty_description_is_removed(self):
+        # "" and no description are two values to Nova.
+        wanted = changes.change_to_unset(description=True)
+        self.assertEqual(
+            "unset description (was '')",
+            plan.describe(
+                plan.plan_server(server(description=''), wanted).calls
+            ),
+        )
 
 
-class TestDescribe(testtools.TestCase):
+class TestCalls(testtools.TestCase):
     def test_describe(self):
-        calls = (
-            plan.SetProperties({'b': '2', 'a': '1'}),
-            plan.RemoveProperty('k'),
-            plan.UpdateDescription('hi'),
-            plan.UpdateDescription(None),
-            plan.AddTag('t'),
-            plan.RemoveTag('u'),
+        calls = plan.calls_for(
+            [
+                change(attributes.tag('u'), True, False),
+                change(attributes.property_('b'), 'x', '2'),
+                change(attributes.property_('k'), 'v', None),
+                change(attributes.tag('t'), False, True),
+                change(attributes.property_('a'), None, '1'),
+                change(DESCRIPTION, None, 'hi'),
+            ]
         )
         self.assertEqual(
-            "set property a=1, b=2, unset property k, "
-            "set description 'hi', unset description, add tag t, "
-            "remove tag u",
+            "set description 'hi', set property a=1, b=2 (was x), "
+            "unset property k (was v), add tag t, remove tag u",
             plan.describe(calls),
         )
+
+    def test_is_done(self):
+        (set_properties,) = plan.calls_for(
+            [
+                change(attributes.property_('a'), None, '1'),
+                change(attributes.property_('b'), None, '2'),
+            ]
+        )
+        self.assertTrue(
+            set_properties.is_done(server(metadata={'a': '1', 'b': '2'}))
+        )
+        self.assertFalse(set_properties.is_done(server(metadata={'a': '1'})))
+        (remove_tag,) = plan.calls_for(
+            [change(attributes.tag('t'), True, False)]
+        )
+        self.assertTrue(remove_tag.is_done(server(tags=['other'])))
+        self.assertFalse(remove_tag.is_done(server(tags=['t'])))
+        (unset_description,) = plan.calls_for([change(DESCRIPTION, 'd', None)])
+        self.assertTrue(unset_description.is_done(server()))
+        self.assertFalse(unset_description.is_done(server(description='')))

@@ -32,6 +32,7 @@ class TestProgress(testtools.TestCase):
     def test_one_line_rewritten_then_cleared(self):
         stream = FakeTerminal()
         line = progress.for_stream(stream)
+        assert line is not None
         line(1, 120, 0)
         line(2, 120, 1)
         line.close()
@@ -44,7 +45,9 @@ class TestProgress(testtools.TestCase):
 
     def test_close_without_progress_writes_nothing(self):
         stream = FakeTerminal()
-        progress.for_stream(stream).close()
+        line = progress.for_stream(stream)
+        assert line is not None
+        line.close()
         self.assertEqual('', stream.getvalue())
 
 
@@ -68,6 +71,7 @@ class TestStartUp(testtools.TestCase):
             'openstack',
             'tenacity',
             'osc_hypervisor_servers.engine',
-            'osc_hypervisor_servers.execute',
+            'osc_hypervisor_servers.executor',
+            'osc_hypervisor_servers.selection',
         ):
             self.assertNotIn(module, loaded)

@@ -23,7 +23,7 @@ from osc_hypervisor_servers.tests.unit import fakes
 class TestRetryPolicy(testtools.TestCase):
     def setUp(self):
         super().setUp()
-        self.sleeps = []
+        self.sleeps: list[float] = []
         self.policy = retry.RetryPolicy(
             attempts=4,
             initial_delay=0.5,
@@ -38,10 +38,12 @@ class TestRetryPolicy(testtools.TestCase):
             fakes.http_error(503),
             fakes.http_error(504),
             ksa_exceptions.ConnectFailure('reset'),
-            ksa_exceptions.UnknownConnectionError('incomplete read', None),
+            ksa_exceptions.UnknownConnectionError(
+                'incomplete read', ConnectionResetError()
+            ),
         ]:
             function = mock.Mock(side_effect=[error, 'done'])
-            retried = []
+            retried: list[BaseException] = []
             self.assertEqual(
                 'done', self.policy.call(function, retried.append)
             )

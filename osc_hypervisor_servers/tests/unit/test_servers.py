@@ -10,6 +10,7 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
+import threading
 
 from osc_hypervisor_servers import hypervisors
 from osc_hypervisor_servers import servers
@@ -81,14 +82,54 @@ class TestListServers(fakes.ComputeTestCase):
                 id=sdk.id,
                 name='web',
                 project_id='project-a',
-                hypervisor='compute-1',
+                hypervisor_hostname='compute-1',
+                compute_host='compute-1',
                 status='ACTIVE',
+                task_state=None,
                 metadata={'a': '1'},
                 tags=frozenset({'t'}),
                 description='d',
             ),
             state,
         )
+
+    def test_hypervisors_listed_side_by_side_in_order(self):
+        listed_hypervisors = [
+            hypervisors.Hypervisor(f'id-{n}', f'compute-{n}', f'h{n}')
+            for n in range(8)
+        ]
+        in_flight = []
+        peak = []
+        lock = threading.Lock()
+        all_started = threading.Event()
+
+        def listing(**query):
+            with lock:
+                in_flight.append(query['node'])
+                peak.append(len(in_flight))
+                if len(in_flight) == 4:
+                    all_started.set()
+            all_started.wait(5)
+            with lock:
+                in_flight.remove(query['node'])
+            return [fakes.make_server(query['node'])]
+
+        self.compute.servers.side_effect = listing
+        listed = servers.list_servers(
+            self.compute, listed_hypervisors, self.retry, workers=4
+        )
+        self.assertEqual(4, max(peak))
+        self.assertEqual(
+            [h.name for h in listed_hypervisors],
+            [server.hypervisor_hostname for server in listed],
+        )
+
+    def test_hypervisor_without_service_has_no_servers(self):
+        orphan = hypervisors.Hypervisor('id-x', 'compute-x', None)
+        self.assertEqual(
+            [], servers.list_servers(self.compute, [orphan], self.retry)
+        )
+        self.compute.servers.assert_not_called()
 
     def test_listing_retried_on_transient_fault(self):
         server = fakes.make_server()

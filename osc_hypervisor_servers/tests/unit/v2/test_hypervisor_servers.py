@@ -14,6 +14,7 @@ import io
 from unittest import mock
 
 from osc_lib import exceptions
+from osc_lib.test import base as osc_test_base
 
 from osc_hypervisor_servers.tests.unit import fakes
 from osc_hypervisor_servers.v2 import hypervisor_servers
@@ -23,11 +24,11 @@ HYPERVISOR_10 = fakes.make_hypervisor('compute-10')
 
 
 class HypervisorServersTestCase(fakes.TestCommand):
-    command_class = None
+    command_class: type[hypervisor_servers._HypervisorServersCommand]
 
     def setUp(self):
         super().setUp()
-        self.cmd = self.command_class(self.app, None)
+        self.cmd = self.command_class(self.app, None)  # type: ignore[arg-type]
         self.compute.hypervisors.return_value = [HYPERVISOR_1, HYPERVISOR_10]
         self.bare = fakes.make_server(name='a-bare')
         self.marked = fakes.make_server(
@@ -59,7 +60,7 @@ class HypervisorServersTestCase(fakes.TestCommand):
             for call in self.compute.mock_calls
             if call[0]
             in (
-                'post',
+                'set_metadata',
                 'update_server',
                 'add_tag_to_server',
                 'remove_tag_from_server',
@@ -120,12 +121,12 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             ['compute-1', '--property', 'novalue'],
             ['compute-1', '--property', '=v'],
             ['compute-1', '--tag', 't', '--parallel', '0'],
-            ['compute-1', '--tag', 't', '--parallel', '11'],
+            ['compute-1', '--tag', 't', '--parallel', '65'],
             ['compute-1', '--tag', 't', '--parallel', 'many'],
             ['compute-1', '--tag', 't', '--status', 'sleepy'],
         ]:
             self.assertRaises(
-                fakes.base.ParserException,
+                osc_test_base.ParserException,
                 self.check_parser,
                 self.cmd,
                 argv,
@@ -169,9 +170,8 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
                 mock.call.update_server(
                     self.bare.id, description='host reboot'
                 ),
-                mock.call.post(
-                    f'servers/{self.bare.id}/metadata',
-                    json={'metadata': {'maint': 'yes'}},
+                fakes.metadata_merge(
+                    self.compute, self.bare.id, {'maint': 'yes'}
                 ),
                 mock.call.add_tag_to_server(self.bare.id, 'drain'),
             ],
@@ -207,7 +207,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         self.assertEqual([], self.writes())
 
     def test_failures_print_the_table_then_exit_non_zero(self):
-        self.compute.post.side_effect = fakes.http_error(
+        self.compute.set_metadata.side_effect = fakes.http_error(
             409,
             "Cannot 'update metadata' instance while it is in vm_state error",
         )
@@ -325,13 +325,13 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         parsed_args = self.check_parser(
             self.cmd, ['compute-1', '--tag', 't'], []
         )
-        self.assertEqual(10, self.cmd._parallel(parsed_args))
+        self.assertEqual(10, self.cmd.effective_parallel(parsed_args))
         config.get_concurrency.return_value = '3'
-        self.assertEqual(3, self.cmd._parallel(parsed_args))
+        self.assertEqual(3, self.cmd.effective_parallel(parsed_args))
         parsed_args = self.check_parser(
-            self.cmd, ['compute-1', '--tag', 't', '--parallel', '7'], []
+            self.cmd, ['compute-1', '--tag', 't', '--parallel', '32'], []
         )
-        self.assertEqual(7, self.cmd._parallel(parsed_args))
+        self.assertEqual(32, self.cmd.effective_parallel(parsed_args))
 
     def test_project_filter(self):
         with mock.patch(
@@ -403,8 +403,8 @@ class TestUnsetHypervisorServers(HypervisorServersTestCase):
                     'b-marked',
                     'project-a',
                     'changed',
-                    'unset description, unset property maint, '
-                    'remove tag drain',
+                    "unset description (was 'host reboot'), unset "
+                    'property maint (was yes), remove tag drain',
                 ],
             ],
             rows,
@@ -419,11 +419,15 @@ class TestUnsetHypervisorServers(HypervisorServersTestCase):
         )
 
     def test_never_deletes_all_metadata(self):
-        self.take_action(['compute-1', '--property', 'absent'])
-        for call in self.writes():
-            if call[0] == 'delete_server_metadata':
-                self.assertIsNotNone(call[1][1])
-        self.assertEqual([], self.writes())
+        # delete_server_metadata(server) without keys would wipe them all.
+        self.compute.servers.return_value = [
+            fakes.make_server(metadata={'maint': 'yes', 'owner': 'kept'})
+        ]
+        self.take_action(['compute-1', '--property', 'maint'])
+        (delete,) = self.writes()
+        self.assertEqual('delete_server_metadata', delete[0])
+        server_id, keys = delete[1]
+        self.assertEqual(['maint'], keys)
 
     def test_validation_errors_make_no_call(self):
         for argv, words in [

@@ -1,0 +1,54 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""The compute API microversions this plugin needs, and their gate.
+
+Kept free of heavy imports: the command modules read the help texts when
+cliff loads them for ``openstack --help``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import typing
+
+if typing.TYPE_CHECKING:
+    from openstack.compute.v2 import _proxy
+
+#: ``description`` on servers.
+DESCRIPTION = '2.19'
+#: Server tags.
+TAGS = '2.26'
+#: Hypervisor UUIDs, ``hypervisor_hostname_pattern`` with details.
+HYPERVISOR_LOOKUP = '2.53'
+
+
+def supported_by(microversion: str) -> str:
+    """The help text's note for an option that needs ``microversion``."""
+    return f'supported by --os-compute-api-version {microversion} or above'
+
+
+def require(compute: _proxy.Proxy, needed: Iterable[tuple[str, str]]) -> None:
+    """Refuse, before any call, a microversion the session cannot use.
+
+    ``needed`` holds (microversion, purpose) pairs. A version pinned with
+    ``--os-compute-api-version`` applies to every call, so it counts too.
+    """
+    from openstack import utils as sdk_utils
+    from osc_lib import exceptions
+
+    for microversion, purpose in needed:
+        if not sdk_utils.supports_microversion(compute, microversion):
+            raise exceptions.CommandError(
+                f'--os-compute-api-version {microversion} or greater is '
+                f'required {purpose}'
+            )
