@@ -20,6 +20,7 @@ again: if it holds what the call writes, the call did its job.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Sequence
 import dataclasses
 import functools
@@ -134,18 +135,22 @@ def settled_result(plan: plan_module.ServerPlan) -> executor.ServerResult:
 
 def preview(
     plans: Sequence[plan_module.ServerPlan],
+    other_rows: Iterable[executor.ServerResult] = (),
 ) -> executor.Report:
     """The report a real run would give, without sending anything."""
     return executor.Report(
         executor.sorted_results(
-            executor.ServerResult(
-                plan.server,
-                executor.WOULD_CHANGE,
-                _with_notes(plan_module.describe(plan.calls), plan.notes),
-            )
-            if plan.calls
-            else settled_result(plan)
-            for plan in plans
+            [
+                executor.ServerResult(
+                    plan.server,
+                    executor.WOULD_CHANGE,
+                    _with_notes(plan_module.describe(plan.calls), plan.notes),
+                )
+                if plan.calls
+                else settled_result(plan)
+                for plan in plans
+            ]
+            + list(other_rows)
         )
     )
 
@@ -156,11 +161,16 @@ def execute(
     retry: retry_module.RetryPolicy,
     parallel: int,
     progress: executor.Progress | None = None,
+    other_rows: Iterable[executor.ServerResult] = (),
 ) -> executor.Report:
-    """Send every plan that has calls; the others are unchanged."""
+    """Send every plan that has calls; the others are unchanged.
+
+    ``other_rows`` are rows of servers that have no plan.
+    """
     return executor.run(
         [AttributeTask(plan, compute, retry) for plan in plans if plan.calls],
         parallel,
         progress=progress,
-        settled=[settled_result(plan) for plan in plans if not plan.calls],
+        settled=[settled_result(plan) for plan in plans if not plan.calls]
+        + list(other_rows),
     )

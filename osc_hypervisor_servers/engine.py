@@ -10,46 +10,116 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
+
 """What each verb does, from checked input to its report.
 
 Every verb runs the same steps: check the input and the microversions,
 select the servers (:mod:`selection`), plan each one without I/O, then
 preview the plans or run them (:mod:`executor`). Every check comes
-before the first write.
+before the first write; a run that writes journals what it replaces
+first (:mod:`journal`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import dataclasses
+import logging
 
 from openstack.compute.v2 import _proxy
+from osc_lib import exceptions
 
 from osc_hypervisor_servers import apply
 from osc_hypervisor_servers import changes as changes_module
 from osc_hypervisor_servers import connections
 from osc_hypervisor_servers import executor
 from osc_hypervisor_servers import hypervisors as hypervisors_module
+from osc_hypervisor_servers import journal as journal_module
 from osc_hypervisor_servers import plan
+from osc_hypervisor_servers import restore
 from osc_hypervisor_servers import retry as retry_module
 from osc_hypervisor_servers import selection as selection_module
 from osc_hypervisor_servers import version
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How to run, whatever the verb."""
+
+    retry: retry_module.RetryPolicy
+    parallel: int = 1
+    dry_run: bool = False
+    progress: executor.Progress | None = None
+    #: Where to journal the run; None: the default directory.
+    journal: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     hypervisors: list[hypervisors_module.Hypervisor]
     report: executor.Report
+    #: The journal of the run, when it wrote anything.
+    journal: str | None = None
+
+
+def _endpoint(compute: _proxy.Proxy) -> str:
+    return str(compute.get_endpoint() or '')
+
+
+def _execute_journaled(
+    compute: _proxy.Proxy,
+    verb: str,
+    hypervisors: Sequence[hypervisors_module.Hypervisor],
+    plans: Sequence[plan.ServerPlan],
+    options: RunOptions,
+    journal_options: dict[str, object],
+    other_rows: Sequence[executor.ServerResult] = (),
+    restores: str | None = None,
+) -> tuple[executor.Report, str | None]:
+    """Preview, or journal then send, ``plans``."""
+    if options.dry_run:
+        return apply.preview(plans, other_rows), None
+    journal = None
+    if any(server_plan.calls for server_plan in plans):
+        journal = journal_module.Journal.write_ahead(
+            options.journal,
+            verb,
+            _endpoint(compute),
+            hypervisors,
+            plans,
+            journal_options,
+            restores=restores,
+        )
+    report = apply.execute(
+        compute,
+        plans,
+        options.retry,
+        options.parallel,
+        progress=options.progress,
+        other_rows=other_rows,
+    )
+    if journal is None:
+        return report, None
+    try:
+        journal.finish(report)
+    except OSError as error:
+        # The journal written before the run still undoes it.
+        LOG.warning(
+            'Could not record the results in journal %s: %s',
+            journal.path,
+            error.strerror,
+        )
+    return report, str(journal.path)
 
 
 def change_servers(
     compute: _proxy.Proxy,
+    verb: str,
     selection: selection_module.Selection,
     change: changes_module.Change,
-    retry: retry_module.RetryPolicy,
-    *,
-    dry_run: bool = False,
-    parallel: int = 1,
-    progress: executor.Progress | None = None,
+    options: RunOptions,
 ) -> Outcome:
     """``hypervisor servers set`` and ``unset``."""
     selection.check()
@@ -58,13 +128,75 @@ def change_servers(
         change.required_microversions()
         + selection_module.REQUIRED_MICROVERSIONS,
     )
-    connections.fit_pool(compute, parallel)
-    selected = selection_module.select(compute, selection, retry, parallel)
+    connections.fit_pool(compute, options.parallel)
+    selected = selection_module.select(
+        compute, selection, options.retry, options.parallel
+    )
     plans = plan.plan_servers(selected.servers, change)
-    if dry_run:
-        report = apply.preview(plans)
-    else:
-        report = apply.execute(
-            compute, plans, retry, parallel, progress=progress
+    report, journal = _execute_journaled(
+        compute,
+        verb,
+        selected.hypervisors,
+        plans,
+        options,
+        {
+            'hypervisors': list(selection.hypervisors),
+            'matching': list(selection.matching),
+            'status': selection.status,
+            'project_id': selection.project_id,
+        },
+    )
+    return Outcome(selected.hypervisors, report, journal)
+
+
+def restore_servers(
+    compute: _proxy.Proxy,
+    journal_path: str,
+    options: RunOptions,
+    check_endpoint: bool = True,
+) -> Outcome:
+    """``hypervisor servers restore``: undo what a journaled run did."""
+    document = journal_module.read(journal_path)
+    endpoint = _endpoint(compute)
+    if check_endpoint and document.endpoint != endpoint:
+        raise exceptions.CommandError(
+            f'Journal {journal_path} was written against '
+            f'{document.endpoint}, not this cloud ({endpoint}); give '
+            f'--any-endpoint if they are the same cloud'
         )
-    return Outcome(selected.hypervisors, report)
+    version.require(
+        compute,
+        changes_module.required_microversions(
+            change.attribute
+            for entry in document.servers
+            for change in entry.changes
+        ),
+    )
+    connections.fit_pool(compute, options.parallel)
+    hypervisors = list(document.hypervisors)
+    now = selection_module.find_by_id(
+        compute,
+        [entry.id for entry in document.servers],
+        hypervisors,
+        options.retry,
+        options.parallel,
+    )
+    plans = []
+    gone = []
+    for entry in document.servers:
+        server = now[entry.id]
+        if server is None:
+            gone.append(restore.gone(entry))
+        else:
+            plans.append(restore.plan_server(entry, server))
+    report, journal = _execute_journaled(
+        compute,
+        'restore',
+        hypervisors,
+        plans,
+        options,
+        {'journal': journal_path},
+        other_rows=gone,
+        restores=journal_path,
+    )
+    return Outcome(hypervisors, report, journal)

@@ -19,11 +19,13 @@ trips of one, and its result and order are those of a serial run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import dataclasses
 
 from openstack.compute.v2 import _proxy
 from osc_lib import exceptions
 
+from osc_hypervisor_servers import concurrency
 from osc_hypervisor_servers import hypervisors as hypervisors_module
 from osc_hypervisor_servers import retry as retry_module
 from osc_hypervisor_servers import servers as servers_module
@@ -59,6 +61,44 @@ class Selected:
 REQUIRED_MICROVERSIONS = [
     (version.HYPERVISOR_LOOKUP, 'to look up hypervisors')
 ]
+
+
+def find_by_id(
+    compute: _proxy.Proxy,
+    server_ids: Sequence[str],
+    hypervisors: Sequence[hypervisors_module.Hypervisor],
+    retry: retry_module.RetryPolicy,
+    workers: int,
+) -> dict[str, servers_module.ServerState | None]:
+    """The servers ``server_ids`` as they are now; None for those gone.
+
+    They are looked for first on ``hypervisors``, where they most likely
+    still are (one listing each), then one by one.
+    """
+    wanted = set(server_ids)
+    found: dict[str, servers_module.ServerState | None] = {
+        server.id: server
+        for server in servers_module.list_servers(
+            compute, hypervisors, retry, workers=workers
+        )
+        if server.id in wanted
+    }
+    elsewhere = [
+        server_id for server_id in server_ids if server_id not in found
+    ]
+    for server_id, server in zip(
+        elsewhere,
+        concurrency.bounded_map(
+            lambda server_id: servers_module.read_server(
+                compute, server_id, retry
+            ),
+            elsewhere,
+            workers,
+        ),
+        strict=True,
+    ):
+        found[server_id] = server
+    return found
 
 
 def select(

@@ -10,7 +10,8 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""``openstack hypervisor servers set`` and ``unset``.
+
+"""``openstack hypervisor servers set``, ``unset`` and ``restore``.
 
 Thin front ends: parse arguments, call the engine, format one row per
 server. Heavy modules are imported when a command runs, not when cliff
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 import typing
 
@@ -35,6 +37,8 @@ if typing.TYPE_CHECKING:
 
     from osc_hypervisor_servers import changes
     from osc_hypervisor_servers import engine
+    from osc_hypervisor_servers import progress
+    from osc_hypervisor_servers import selection
 
 LOG = logging.getLogger(__name__)
 
@@ -53,6 +57,8 @@ SERVER_STATUSES = (
     'REVERT_RESIZE', 'SHELVED', 'SHELVED_OFFLOADED', 'SHUTOFF',
     'SOFT_DELETED', 'SUSPENDED', 'UNKNOWN', 'VERIFY_RESIZE',
 )  # fmt: skip
+
+Rows = tuple[list[str], list[list[str]]]
 
 
 def parallel_count(value: str) -> int:
@@ -80,9 +86,113 @@ def _add_tag_option(parser: argparse.ArgumentParser, verb: str) -> None:
     )
 
 
-def _rows(
-    outcome: engine.Outcome, show_hypervisor: bool
-) -> tuple[list[str], list[list[str]]]:
+class _RunCommand(command.Lister):
+    """What every verb shares: run options, the table, the exit code."""
+
+    #: Whether runs of this command write a journal.
+    journaled = True
+    progress_line: progress.ProgressLine | None = None
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        self.add_target_arguments(parser)
+        parser.add_argument(
+            '--dry-run',
+            action='store_true',
+            help='Show what would change on each server and change nothing',
+        )
+        parser.add_argument(
+            '--parallel',
+            metavar='<count>',
+            type=parallel_count,
+            help=f'Servers changed at the same time, from 1 (one after the '
+            f'other) to {MAX_PARALLEL} (default: {DEFAULT_PARALLEL}, or the '
+            f'cloud\'s "concurrency" setting when lower)',
+        )
+        if self.journaled:
+            parser.add_argument(
+                '--journal',
+                metavar='<file>',
+                help='Write the journal of this run (what it replaces, '
+                'for "hypervisor servers restore") to <file>, which must '
+                'not exist (default: a new file under '
+                '$XDG_STATE_HOME/osc-hypervisor-servers/journal/)',
+            )
+        return parser
+
+    def add_target_arguments(self, parser: argparse.ArgumentParser) -> None:
+        raise NotImplementedError
+
+    def outcome(self, parsed_args: argparse.Namespace) -> engine.Outcome:
+        raise NotImplementedError
+
+    def show_hypervisor(
+        self, parsed_args: argparse.Namespace, outcome: engine.Outcome
+    ) -> bool:
+        return len(outcome.hypervisors) > 1
+
+    @property
+    def compute(self) -> _proxy.Proxy:
+        # OSC's ClientManager makes its clients attributes at run time.
+        compute: _proxy.Proxy = self.app.client_manager.compute  # type: ignore[attr-defined]
+        return compute
+
+    def effective_parallel(self, parsed_args: argparse.Namespace) -> int:
+        """--parallel, else the default bounded by the cloud's setting."""
+        if parsed_args.parallel:
+            asked: int = parsed_args.parallel
+            return asked
+        config = self.app.client_manager.sdk_connection.config
+        # clouds.yaml values reach us as strings.
+        concurrency = int(str(config.get_concurrency('compute') or 0))
+        return min(DEFAULT_PARALLEL, concurrency or DEFAULT_PARALLEL)
+
+    def run_options(
+        self, parsed_args: argparse.Namespace
+    ) -> engine.RunOptions:
+        from osc_hypervisor_servers import engine
+        from osc_hypervisor_servers import retry
+
+        return engine.RunOptions(
+            retry=retry.RetryPolicy(),
+            parallel=self.effective_parallel(parsed_args),
+            dry_run=parsed_args.dry_run,
+            progress=self.progress_line,
+            journal=getattr(parsed_args, 'journal', None),
+        )
+
+    def take_action(self, parsed_args: argparse.Namespace) -> Rows:
+        from osc_hypervisor_servers import progress
+
+        self.progress_line = None
+        if not parsed_args.dry_run:
+            self.progress_line = progress.for_stream(sys.stderr)
+        try:
+            outcome = self.outcome(parsed_args)
+        finally:
+            if self.progress_line is not None:
+                self.progress_line.close()
+        self.result = outcome
+        return _rows(outcome, self.show_hypervisor(parsed_args, outcome))
+
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        exit_code: int = super().run(parsed_args)
+        outcome = self.result
+        if outcome.journal is not None:
+            self.app.stderr.write(
+                f'Journal of this run: {outcome.journal}\n'
+                f'To undo it: openstack hypervisor servers restore '
+                f'{shlex.quote(outcome.journal)}\n'
+            )
+        if outcome.report.interrupted:
+            LOG.warning('Interrupted: %s', outcome.report.summary())
+            return INTERRUPTED_EXIT_CODE
+        if not outcome.report.succeeded:
+            raise exceptions.CommandError(outcome.report.summary())
+        return exit_code
+
+
+def _rows(outcome: engine.Outcome, show_hypervisor: bool) -> Rows:
     columns = ['ID', 'Name', 'Project']
     if show_hypervisor:
         columns.append('Hypervisor')
@@ -97,16 +207,15 @@ def _rows(
     return columns, rows
 
 
-class _HypervisorServersCommand(command.Lister):
-    """What ``set`` and ``unset`` share: selection, run, output, exit."""
+class _SelectionCommand(_RunCommand):
+    """A verb that acts on the servers of hypervisors."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
+    def add_target_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             'hypervisors',
             metavar='<hypervisor>',
             nargs='*',
-            help='Hypervisor whose servers to change, by ID or exact '
+            help='Hypervisor whose servers to act on, by ID or exact '
             'hostname (never a substring); repeat for several',
         )
         parser.add_argument(
@@ -136,43 +245,27 @@ class _HypervisorServersCommand(command.Lister):
             help='Domain the project belongs to (name or ID), in case '
             'project names collide',
         )
-        parser.add_argument(
-            '--dry-run',
-            action='store_true',
-            help='Show what would change on each server and change nothing',
-        )
-        parser.add_argument(
-            '--parallel',
-            metavar='<count>',
-            type=parallel_count,
-            help=f'Servers changed at the same time, from 1 (one after the '
-            f'other) to {MAX_PARALLEL} (default: {DEFAULT_PARALLEL}, or the '
-            f'cloud\'s "concurrency" setting when lower)',
-        )
         self.add_change_arguments(parser)
-        return parser
 
     def add_change_arguments(self, parser: argparse.ArgumentParser) -> None:
         raise NotImplementedError
 
-    def change_from(self, parsed_args: argparse.Namespace) -> changes.Change:
-        raise NotImplementedError
+    def show_hypervisor(
+        self, parsed_args: argparse.Namespace, outcome: engine.Outcome
+    ) -> bool:
+        return len(outcome.hypervisors) > 1 or bool(parsed_args.matching)
 
-    def effective_parallel(self, parsed_args: argparse.Namespace) -> int:
-        """--parallel, else the default bounded by the cloud's setting."""
-        if parsed_args.parallel:
-            asked: int = parsed_args.parallel
-            return asked
-        config = self.app.client_manager.sdk_connection.config
-        # clouds.yaml values reach us as strings.
-        concurrency = int(str(config.get_concurrency('compute') or 0))
-        return min(DEFAULT_PARALLEL, concurrency or DEFAULT_PARALLEL)
+    def selection_from(
+        self, parsed_args: argparse.Namespace
+    ) -> selection.Selection:
+        from osc_hypervisor_servers import selection
 
-    @property
-    def compute(self) -> _proxy.Proxy:
-        # OSC's ClientManager makes its clients attributes at run time.
-        compute: _proxy.Proxy = self.app.client_manager.compute  # type: ignore[attr-defined]
-        return compute
+        return selection.Selection(
+            hypervisors=tuple(parsed_args.hypervisors),
+            matching=tuple(parsed_args.matching),
+            status=parsed_args.status,
+            project_id=self._project_id(parsed_args),
+        )
 
     def _project_id(self, parsed_args: argparse.Namespace) -> str | None:
         if not parsed_args.project:
@@ -193,58 +286,35 @@ class _HypervisorServersCommand(command.Lister):
                 f'No project with name or ID {parsed_args.project!r}{reason}'
             ) from error
 
-    def take_action(
-        self, parsed_args: argparse.Namespace
-    ) -> tuple[list[str], list[list[str]]]:
+
+class _ChangeCommand(_SelectionCommand):
+    """``set`` and ``unset``."""
+
+    verb = ''
+
+    def change_from(self, parsed_args: argparse.Namespace) -> changes.Change:
+        raise NotImplementedError
+
+    def outcome(self, parsed_args: argparse.Namespace) -> engine.Outcome:
         from osc_hypervisor_servers import engine
-        from osc_hypervisor_servers import progress
-        from osc_hypervisor_servers import retry
-        from osc_hypervisor_servers import selection as selection_module
 
         change = self.change_from(parsed_args)
-        selection = selection_module.Selection(
-            hypervisors=tuple(parsed_args.hypervisors),
-            matching=tuple(parsed_args.matching),
-            status=parsed_args.status,
-            project_id=self._project_id(parsed_args),
-        )
-        progress_line = None
-        if not parsed_args.dry_run:
-            progress_line = progress.for_stream(sys.stderr)
-        try:
-            outcome = engine.change_servers(
-                self.compute,
-                selection,
-                change,
-                retry.RetryPolicy(),
-                dry_run=parsed_args.dry_run,
-                parallel=self.effective_parallel(parsed_args),
-                progress=progress_line,
-            )
-        finally:
-            if progress_line is not None:
-                progress_line.close()
-        self.report = outcome.report
-        return _rows(
-            outcome,
-            show_hypervisor=len(outcome.hypervisors) > 1
-            or bool(parsed_args.matching),
+        return engine.change_servers(
+            self.compute,
+            self.verb,
+            self.selection_from(parsed_args),
+            change,
+            self.run_options(parsed_args),
         )
 
-    def run(self, parsed_args: argparse.Namespace) -> int:
-        exit_code: int = super().run(parsed_args)
-        if self.report.interrupted:
-            LOG.warning('Interrupted: %s', self.report.summary())
-            return INTERRUPTED_EXIT_CODE
-        if self.report.failed:
-            raise exceptions.CommandError(self.report.summary())
-        return exit_code
 
-
-class SetHypervisorServers(_HypervisorServersCommand):
+class SetHypervisorServers(_ChangeCommand):
     _description = (
-        'Set properties, description or tags on every server of hypervisor(s)'
+        'Set properties, description or tags on every server of '
+        'hypervisor(s). The values each server had before are written to '
+        'a journal first; "hypervisor servers restore" puts them back.'
     )
+    verb = 'set'
 
     def add_change_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -273,11 +343,13 @@ class SetHypervisorServers(_HypervisorServersCommand):
         )
 
 
-class UnsetHypervisorServers(_HypervisorServersCommand):
+class UnsetHypervisorServers(_ChangeCommand):
     _description = (
         'Unset properties, description or tags on every server of '
-        'hypervisor(s)'
+        'hypervisor(s). The values removed are written to a journal first; '
+        '"hypervisor servers restore" puts them back.'
     )
+    verb = 'unset'
 
     def add_change_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -304,4 +376,42 @@ class UnsetHypervisorServers(_HypervisorServersCommand):
             property_keys=parsed_args.properties,
             description=parsed_args.description,
             tags=parsed_args.tags,
+        )
+
+
+class RestoreHypervisorServers(_RunCommand):
+    _description = (
+        'Undo a journaled set, unset or restore: on each server of the '
+        'journal, put back every value the run replaced, where the server '
+        'still holds what the run wrote. A value changed since is kept and '
+        'its row says so; a server deleted since is reported as gone. A '
+        'restore is journaled too, so it can itself be undone.'
+    )
+
+    def add_target_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            'journal_to_restore',
+            metavar='<journal>',
+            help='Journal of the run to undo, as printed at its end',
+        )
+        parser.add_argument(
+            '--any-endpoint',
+            action='store_true',
+            help="Restore even when the journal's compute endpoint is not "
+            "this cloud's (the same cloud under another URL)",
+        )
+
+    def show_hypervisor(
+        self, parsed_args: argparse.Namespace, outcome: engine.Outcome
+    ) -> bool:
+        return True
+
+    def outcome(self, parsed_args: argparse.Namespace) -> engine.Outcome:
+        from osc_hypervisor_servers import engine
+
+        return engine.restore_servers(
+            self.compute,
+            parsed_args.journal_to_restore,
+            self.run_options(parsed_args),
+            check_endpoint=not parsed_args.any_endpoint,
         )

@@ -16,6 +16,7 @@ import itertools
 from unittest import mock
 import uuid
 
+import fixtures
 from keystoneauth1 import discover
 from keystoneauth1 import session as ksa_session
 from openstack import exceptions as sdk_exceptions
@@ -30,6 +31,17 @@ from osc_hypervisor_servers import retry
 from osc_hypervisor_servers import servers
 
 _server_numbers = itertools.count(1)
+ENDPOINT = 'https://nova.example:8774/v2.1'
+
+
+class PrivateStateHome(fixtures.Fixture):
+    """$XDG_STATE_HOME in a temporary directory: journals land there."""
+
+    def _setUp(self):
+        self.path = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(
+            fixtures.EnvironmentVariable('XDG_STATE_HOME', self.path)
+        )
 
 
 def make_hypervisor(name, host=None, hypervisor_id=None):
@@ -146,6 +158,7 @@ def make_compute(version='2.100'):
     set_compute_api_version(compute, version, pinned=False)
     # A real session: fitting its connection pool is no proxy call.
     compute.session = ksa_session.Session()
+    compute.get_endpoint.return_value = ENDPOINT
     compute.hypervisors.return_value = []
     compute.servers.return_value = []
     return compute
@@ -170,6 +183,7 @@ class ComputeTestCase(testtools.TestCase):
         self.compute = make_compute()
         record_metadata_merges(self, self.compute)
         self.retry = no_wait_retry()
+        self.state_home = self.useFixture(PrivateStateHome()).path
 
 
 class TestCommand(base.TestCommand):
@@ -177,6 +191,7 @@ class TestCommand(base.TestCommand):
         super().setUp()
         self.compute = make_compute()
         record_metadata_merges(self, self.compute)
+        self.state_home = self.useFixture(PrivateStateHome()).path
         self.app.client_manager.compute = self.compute
         self.app.client_manager.sdk_connection = mock.Mock()
         self.app.client_manager.sdk_connection.config.get_concurrency.return_value = None  # noqa: E501

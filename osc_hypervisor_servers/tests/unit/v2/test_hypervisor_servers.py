@@ -11,6 +11,8 @@
 #   under the License.
 
 import io
+import json
+import os
 from unittest import mock
 
 from osc_lib import exceptions
@@ -24,7 +26,9 @@ HYPERVISOR_10 = fakes.make_hypervisor('compute-10')
 
 
 class HypervisorServersTestCase(fakes.TestCommand):
-    command_class: type[hypervisor_servers._HypervisorServersCommand]
+    command_class: type[hypervisor_servers._RunCommand]
+    #: Calls before this index are not the command's under test.
+    calls_seen = 0
 
     def setUp(self):
         super().setUp()
@@ -47,8 +51,19 @@ class HypervisorServersTestCase(fakes.TestCommand):
     def run_command(self, argv):
         parsed_args = self.check_parser(self.cmd, argv, [])
         self.app.stdout = io.StringIO()
+        self.stderr = self.app.stderr = io.StringIO()
         exit_code = self.cmd.run(parsed_args)
         return exit_code, self.app.stdout.getvalue()
+
+    def journals(self):
+        directory = os.path.join(
+            self.state_home, 'osc-hypervisor-servers', 'journal'
+        )
+        if not os.path.isdir(directory):
+            return []
+        return sorted(
+            os.path.join(directory, name) for name in os.listdir(directory)
+        )
 
     def take_action(self, argv):
         parsed_args = self.check_parser(self.cmd, argv, [])
@@ -57,7 +72,7 @@ class HypervisorServersTestCase(fakes.TestCommand):
     def writes(self):
         return [
             call
-            for call in self.compute.mock_calls
+            for call in self.compute.mock_calls[self.calls_seen :]
             if call[0]
             in (
                 'set_metadata',
@@ -177,6 +192,50 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             ],
             self.writes(),
         )
+
+    def test_journal_written_and_named_on_stderr(self):
+        exit_code, output = self.run_command(
+            ['compute-1', '--description', 'maintenance', '--tag', 'drain']
+        )
+        self.assertEqual(0, exit_code)
+        (path,) = self.journals()
+        self.assertEqual(
+            f'Journal of this run: {path}\n'
+            f'To undo it: openstack hypervisor servers restore {path}\n',
+            self.stderr.getvalue(),
+        )
+        with open(path) as journal_file:
+            document = json.load(journal_file)
+        self.assertEqual(
+            {
+                self.bare.id: 'changed',
+                self.marked.id: 'changed',
+            },
+            {server['id']: server['result'] for server in document['servers']},
+        )
+
+    def test_journal_path_chosen(self):
+        path = os.path.join(self.state_home, 'before-reboot.json')
+        self.run_command(['compute-1', '--tag', 'drain2', '--journal', path])
+        self.assertTrue(os.path.exists(path))
+        self.assertEqual([], self.journals())
+
+    def test_journal_refused_means_no_write(self):
+        path = os.path.join(self.state_home, 'absent-dir', 'j.json')
+        self.assertRaisesRegex(
+            exceptions.CommandError,
+            f'Cannot write the journal {path}: ',
+            self.take_action,
+            ['compute-1', '--tag', 't', '--journal', path],
+        )
+        self.assertEqual([], self.writes())
+
+    def test_no_journal_without_writes(self):
+        self.compute.servers.return_value = [self.marked]
+        self.run_command(['compute-1', '--tag', 'drain'])
+        self.run_command(['compute-1', '--tag', 'new', '--dry-run'])
+        self.assertEqual([], self.journals())
+        self.assertEqual('', self.stderr.getvalue())
 
     def test_rerun_makes_no_write(self):
         self.compute.servers.return_value = [self.marked]
@@ -370,6 +429,142 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
                 ['compute-1', '--tag', 't', '--project', 'nosuch'],
                 "No project with name or ID 'nosuch'",
             )
+
+
+class TestRestoreHypervisorServers(HypervisorServersTestCase):
+    command_class = hypervisor_servers.RestoreHypervisorServers
+
+    def setUp(self):
+        super().setUp()
+        # Servers not listed on their hypervisor are read one by one.
+        self.compute.get_server.side_effect = fakes.http_error(404)
+
+    def set_then_restore(self, servers_now, argv=()):
+        """Mark compute-1's servers, then restore with ``servers_now``
+        as the listing of compute-1 shows them.
+        """
+        setter = hypervisor_servers.SetHypervisorServers(self.app, None)  # type: ignore[arg-type]
+        parsed_args = self.check_parser(
+            setter,
+            ['compute-1', '--description', 'down', '--property', 'maint=no'],
+            [],
+        )
+        setter.take_action(parsed_args)
+        (path,) = self.journals()
+        self.calls_seen = len(self.compute.mock_calls)
+        self.compute.servers.return_value = servers_now
+        self.compute.servers.side_effect = None
+        return path, self.take_action([path, '--parallel', '1', *argv])
+
+    def test_puts_back_what_the_run_replaced(self):
+        bare_now = fakes.make_server(
+            id=self.bare.id,
+            name='a-bare',
+            description='down',
+            metadata={'maint': 'no'},
+        )
+        marked_now = fakes.make_server(
+            id=self.marked.id,
+            name='b-marked',
+            # Its owner changed the description since.
+            description='owner wrote this',
+            metadata={'maint': 'no'},
+            tags=['drain'],
+        )
+        path, (columns, rows) = self.set_then_restore([bare_now, marked_now])
+        self.assertEqual(
+            ['ID', 'Name', 'Project', 'Hypervisor', 'Result', 'Details'],
+            columns,
+        )
+        self.assertEqual(
+            [
+                [
+                    self.bare.id,
+                    'a-bare',
+                    'project-a',
+                    'compute-1',
+                    'changed',
+                    "unset description (was 'down'), "
+                    'unset property maint (was no)',
+                ],
+                [
+                    self.marked.id,
+                    'b-marked',
+                    'project-a',
+                    'compute-1',
+                    'changed',
+                    'set property maint=yes (was no); kept description '
+                    "'owner wrote this': changed since the run",
+                ],
+            ],
+            rows,
+        )
+        self.assertEqual(
+            [
+                fakes.metadata_merge(
+                    self.compute, self.marked.id, {'maint': 'yes'}
+                ),
+                mock.call.update_server(self.bare.id, description=None),
+                mock.call.delete_server_metadata(self.bare.id, ['maint']),
+            ],
+            self.writes(),
+        )
+        # The restore is journaled too.
+        self.assertEqual(2, len(self.journals()))
+
+    def test_servers_moved_or_gone(self):
+        moved = fakes.make_server(
+            'compute-2',
+            id=self.bare.id,
+            name='a-bare',
+            description='down',
+            metadata={'maint': 'no'},
+        )
+
+        def get_server(server_id):
+            if server_id == moved.id:
+                return moved
+            raise fakes.http_error(404, f'Instance {server_id} not found')
+
+        self.compute.get_server.side_effect = get_server
+        path, (columns, rows) = self.set_then_restore([])
+        self.assertEqual(
+            [
+                ('b-marked', 'compute-1', 'gone'),
+                ('a-bare', 'compute-2', 'changed'),
+            ],
+            [(row[1], row[3], row[4]) for row in rows],
+        )
+        self.assertEqual('the server no longer exists', rows[0][5])
+
+    def test_dry_run_writes_nothing(self):
+        bare_now = fakes.make_server(
+            id=self.bare.id, name='a-bare', description='down'
+        )
+        path, (columns, rows) = self.set_then_restore(
+            [bare_now], ['--dry-run']
+        )
+        self.assertEqual('would change', rows[0][4])
+        self.assertEqual([], self.writes())
+        self.assertEqual(1, len(self.journals()))
+
+    def test_another_cloud_is_refused(self):
+        self.compute.get_endpoint.return_value = 'https://other.example/v2.1'
+        path, _rows = self.set_then_restore([])
+        self.compute.get_endpoint.return_value = fakes.ENDPOINT + '-x'
+        error = self.assertRaises(
+            exceptions.CommandError, self.take_action, [path]
+        )
+        self.assertIn('https://other.example/v2.1', str(error))
+        self.assertIn('--any-endpoint', str(error))
+        self.compute.servers.reset_mock()
+        self.take_action([path, '--any-endpoint'])
+        self.compute.servers.assert_called()
+
+    def test_unreadable_journal(self):
+        self.assertRefusedWithoutCalls(
+            [os.path.join(self.state_home, 'nope.json')], 'Cannot read'
+        )
 
 
 class TestUnsetHypervisorServers(HypervisorServersTestCase):
