@@ -18,3 +18,17 @@ html_theme = 'alabaster'
 # The command reference shows the plugin's commands only: the
 # openstack.compute.v2 group holds every installed package's commands.
 autoprogram_cliff_application = 'openstack'
+# The formatter options every Lister shares are OSC's, documented there.
+autoprogram_cliff_ignored = [
+    '--help',
+    '--format',
+    '--column',
+    '--sort-column',
+    '--sort-ascending',
+    '--sort-descending',
+    '--max-width',
+    '--fit-width',
+    '--print-empty',
+    '--noindent',
+    '--quote',
+]
