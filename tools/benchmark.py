@@ -39,7 +39,7 @@ import time
 
 import requests
 
-from osc_hypervisor_servers.tests import nova_sandbox
+from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 from osc_hypervisor_servers.v2 import hypervisor_servers
 
 HOST = 'compute-1'
@@ -102,10 +102,9 @@ class Bench:
     def host_meta(self, key_value):
         return lambda: self.shell(
             shlex.join(
-                ['nova', *self.sandbox.novaclient_args, 'host-meta',
-                 '--strict', HOST, 'set', key_value]
+                ['nova', 'host-meta', '--strict', HOST, 'set', key_value]
             )
-        )  # fmt: skip
+        )
 
     def xargs_loop(self, count, key_value):
         return lambda: self.shell(
@@ -172,8 +171,7 @@ def run_for(count, args):
     with nova_sandbox.NovaSandbox(
         [HOST, NEIGHBOUR], servers_per_host=0
     ) as sandbox:
-        sandbox.boot(HOST, count)
-        sandbox.boot(NEIGHBOUR, 2)
+        sandbox.boot_batches([(HOST, count, None), (NEIGHBOUR, 2, None)])
         print(f'  ready in {time.perf_counter() - started:.0f} s', flush=True)
         sandbox.set_latency(args.latency_ms)
         bench = Bench(sandbox, count, args.parallel)

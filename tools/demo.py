@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from osc_hypervisor_servers.tests import nova_sandbox
+from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 
 HOSTS = ['compute-1', 'compute-10', 'compute-2']
 TARGET = 'compute-1'

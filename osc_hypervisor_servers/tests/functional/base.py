@@ -12,10 +12,11 @@
 
 """Functional tests: the real ``openstack`` CLI against a real nova-api.
 
-Each test process starts one sandbox (see ``nova_sandbox``) the first
-time a test needs it and stops it when the process exits. Tests never
-depend on each other's changes: each uses its own property keys and tags,
-and puts back any server state it changes.
+Each test process starts one sandbox
+(``osc_hypervisor_servers.tests.sandbox``) the first time a test needs it
+and stops it when the process exits. Tests never depend on each other's
+changes: each uses its own property keys and tags, and puts back any
+server state it changes.
 """
 
 import atexit
@@ -28,7 +29,7 @@ import uuid
 
 import testtools
 
-from osc_hypervisor_servers.tests import nova_sandbox
+from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 
 HOSTS = ('compute-1', 'compute-10', 'compute-2')
 SERVERS_PER_HOST = 3

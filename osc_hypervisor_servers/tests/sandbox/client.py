@@ -1,0 +1,370 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""The sandbox seen from the process that uses it (tests, tools).
+
+This module and ``protocol`` are all the parent imports: the standard
+library only, never nova (whose import-order rules and monkeypatching
+stay in the child).
+"""
+
+import collections
+from collections.abc import Iterable
+from collections.abc import Sequence
+import json
+import os
+import pathlib
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from typing import Any
+import urllib.error
+import urllib.request
+
+from osc_hypervisor_servers.tests.sandbox import protocol
+from osc_hypervisor_servers.tests.sandbox.protocol import ADMIN_TOKEN
+
+# A test runner's capture settings would make nova's harness (an oslotest
+# test case) swallow the child's ready line.
+TEST_CAPTURE_VARIABLES = frozenset(
+    {'OS_STDOUT_CAPTURE', 'OS_STDERR_CAPTURE', 'OS_LOG_CAPTURE'}
+)
+# Put on the child's PYTHONPATH, for a checkout that is not installed.
+_PROJECT_ROOT = str(pathlib.Path(__file__).resolve().parents[3])
+
+
+class NovaSandbox:
+    """A sandbox child process, seen from the process that uses it.
+
+    ``projects`` is how many projects the servers of each host are spread
+    over; ``self.projects`` lists their ids once started.  ``start()``
+    spawns ``python -m`` this package and waits for its ready line, which
+    the properties below read.  ``stop()`` (or leaving the ``with`` block)
+    sends SIGTERM and waits for the child to exit.
+    """
+
+    def __init__(
+        self,
+        hosts: Sequence[str],
+        servers_per_host: int,
+        projects: int = 1,
+        latency_ms: float = 0,
+        port: int = 0,
+        state_dir: str | None = None,
+        start_timeout: float = 300,
+    ) -> None:
+        self._arguments = [
+            '--servers-per-host', str(servers_per_host),
+            '--projects', str(projects),
+            '--latency-ms', str(latency_ms),
+            '--port', str(port),
+        ]  # fmt: skip
+        for host in hosts:
+            self._arguments += ['--host', host]
+        self._own_state_dir = state_dir is None
+        self.state_dir = state_dir
+        self.start_timeout = start_timeout
+        self.process: subprocess.Popen[str] | None = None
+        self.info: protocol.Ready | None = None
+
+    def __enter__(self) -> 'NovaSandbox':
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def ready(self) -> protocol.Ready:
+        """The child's ready line (see ``protocol.Ready``)."""
+        if self.info is None:
+            raise RuntimeError('the nova sandbox is not started')
+        return self.info
+
+    @property
+    def endpoint(self) -> str:
+        return self.ready['endpoint']
+
+    @property
+    def port(self) -> int:
+        return self.ready['port']
+
+    @property
+    def identity_url(self) -> str:
+        return self.ready['identity_url']
+
+    @property
+    def clouds_yaml(self) -> str:
+        return self.ready['clouds_yaml']
+
+    @property
+    def projects(self) -> list[str]:
+        return self.ready['projects']
+
+    @property
+    def servers(self) -> dict[str, list[str]]:
+        """Server ids per host: booted at start-up, then by ``boot()``."""
+        return self.ready['servers']
+
+    @property
+    def hypervisors(self) -> dict[str, str]:
+        """Hypervisor id per hostname."""
+        return self.ready['hypervisors']
+
+    def start(self) -> 'NovaSandbox':
+        """Spawn the sandbox and wait until its servers are ACTIVE."""
+        if self._own_state_dir:
+            self.state_dir = tempfile.mkdtemp(prefix='nova-sandbox-')
+        assert self.state_dir is not None
+        os.makedirs(self.state_dir, exist_ok=True)
+        child_env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in TEST_CAPTURE_VARIABLES
+        }
+        child_env['PYTHONPATH'] = os.pathsep.join(
+            filter(None, [_PROJECT_ROOT, os.environ.get('PYTHONPATH')])
+        )
+        # Native threads, no eventlet: see cloud.py.
+        child_env['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = '1'
+        stderr_path = os.path.join(self.state_dir, protocol.STDERR_FILE)
+        with open(stderr_path, 'wb') as stderr:
+            process = self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    '-m',
+                    __package__,
+                    *self._arguments,
+                    '--state-dir',
+                    self.state_dir,
+                ],  # fmt: skip
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=child_env,
+                text=True,
+            )
+        stdout = process.stdout
+        assert stdout is not None
+        ready_lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(
+            target=lambda: ready_lines.put(stdout.readline()), daemon=True
+        ).start()
+        try:
+            line = ready_lines.get(timeout=self.start_timeout)
+        except queue.Empty:
+            line = ''
+        if not line:
+            tail = self._log_tail()
+            self.stop()
+            raise RuntimeError(
+                f'nova sandbox not ready within '
+                f'{self.start_timeout} s:\n{tail}'
+            )
+        self.info = json.loads(line)
+        return self
+
+    def stop(self) -> int | None:
+        """Stop the child (SIGTERM, then SIGKILL); return its exit code."""
+        if self.process is None:
+            return None
+        process, self.process = self.process, None
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        if self._own_state_dir and self.state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        return process.returncode
+
+    def _log_tail(self, lines: int = 40) -> str:
+        tails = []
+        for name in (protocol.LOG_FILE, protocol.STDERR_FILE):
+            path = os.path.join(self.state_dir or '', name)
+            if os.path.exists(path):
+                with open(path, errors='replace') as log:
+                    tail = ''.join(collections.deque(log, maxlen=lines))
+                tails.append(f'==> {name} <==\n{tail}')
+        return '\n'.join(tails)
+
+    def env(self, token: str = ADMIN_TOKEN) -> dict[str, str]:
+        """Environment for an ``openstack`` or ``nova`` subprocess.
+
+        A copy of this process's environment without its ``OS_*`` and
+        ``NOVA_*`` variables (a stray ``OS_CLOUD`` would win), plus the
+        sandbox's for ``token``: ``user:project``, ``admin:...`` is admin.
+        """
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(('OS_', 'NOVA_'))
+        }
+        env.update(
+            protocol.client_env(self.endpoint, self.identity_url, token)
+        )
+        return env
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str = ADMIN_TOKEN,
+        microversion: str | None = '2.100',
+        timeout: float = 120,
+    ) -> tuple[int, Any]:
+        """Call the compute API; return (status, decoded JSON or None).
+
+        ``path`` is relative to the endpoint, e.g. ``/servers/detail``.
+        Connection errors (a dropped request) propagate.
+        """
+        return http_json(
+            method,
+            self.endpoint + path,
+            body,
+            _api_headers(token, microversion),
+            timeout,
+        )
+
+    def _control(
+        self, method: str, name: str, body: Any = None, timeout: float = 60
+    ) -> Any:
+        url = f'http://127.0.0.1:{self.port}{protocol.CONTROL_PREFIX}{name}'
+        status, answer = http_json(method, url, body, {}, timeout)
+        if status >= 400:
+            raise RuntimeError(f'sandbox {method} {name}: {status} {answer}')
+        return answer
+
+    def stats(self) -> dict[str, Any]:
+        """Requests nova-api received since the last ``reset_stats()``.
+
+        ``{"total": n, "reads": n, "writes": n, "by_method": {"GET": n,
+        ...}, "faulted_503": n, "dropped": n}``; faulted and dropped
+        requests count in the totals too.
+        """
+        stats: dict[str, Any] = self._control('GET', 'stats')
+        return stats
+
+    def reset_stats(self) -> None:
+        self._control('DELETE', 'stats')
+
+    def set_latency(self, ms: float) -> None:
+        """Delay every nova request by ``ms`` milliseconds."""
+        self._control('PUT', 'latency', {'ms': ms})
+
+    def set_faults(
+        self,
+        error_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        seed: int | None = None,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        """Fault a fraction of nova requests; no arguments: no faults.
+
+        ``error_rate`` of them are answered 503 (``Retry-After: 0``)
+        without reaching nova; ``drop_rate`` of them reach nova, then the
+        connection is closed before the response.  ``methods`` limits
+        faults to those HTTP methods; ``seed`` makes them repeatable.
+        """
+        self._control(
+            'PUT',
+            'faults',
+            {
+                'error_rate': error_rate,
+                'drop_rate': drop_rate,
+                'seed': seed,
+                'methods': None if methods is None else list(methods),
+            },
+        )
+
+    def boot(
+        self, host: str, count: int, project: str | None = None
+    ) -> list[str]:
+        """Boot ``count`` more servers on ``host`` in ``project`` (default:
+        the first); return their ids once none is in BUILD.
+        """
+        return self.boot_batches([(host, count, project)])[host]
+
+    def boot_batches(
+        self, batches: Iterable[tuple[str, int, str | None]]
+    ) -> dict[str, list[str]]:
+        """Boot several ``(host, count, project)`` batches at once.
+
+        Every batch is requested before the sandbox waits for any, so
+        that nova builds them side by side.  Return the new ids per host
+        (also added to ``servers``).
+        """
+        answer = self._control(
+            'POST',
+            'boot',
+            {
+                'batches': [
+                    protocol.BootBatch(
+                        host=host,
+                        count=count,
+                        project=project or self.projects[0],
+                    )
+                    for host, count, project in batches
+                ]
+            },
+            timeout=600,
+        )
+        booted: dict[str, list[str]] = answer['servers']
+        for host, ids in booted.items():
+            self.servers.setdefault(host, []).extend(ids)
+        return booted
+
+
+def _api_headers(token: str, microversion: str | None) -> dict[str, str]:
+    headers = {'X-Auth-Token': token}
+    if microversion:
+        headers['OpenStack-API-Version'] = f'compute {microversion}'
+    return headers
+
+
+def http_json(
+    method: str,
+    url: str,
+    body: Any,
+    headers: dict[str, str],
+    timeout: float,
+) -> tuple[int, Any]:
+    """One request with urllib; return (status, decoded JSON body).
+
+    A body that is not JSON comes back as text; HTTP errors come back as
+    their status, connection errors propagate.
+    """
+    headers = dict(headers, Accept='application/json')
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers['Content-Type'] = 'application/json'
+    request = urllib.request.Request(
+        url, data=data, method=method, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, (json.loads(raw) if raw else None)
+    except ValueError:
+        return status, raw.decode(errors='replace')

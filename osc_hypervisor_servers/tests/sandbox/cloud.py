@@ -1,0 +1,323 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""nova's functional-test harness, run as a long-lived cloud (child only).
+
+``SandboxCloud`` is a nova functional test case
+(``nova.tests.functional.integrated_helpers._IntegratedTestBase``) whose
+``setUp()`` brings the whole cloud up: conductor, scheduler and one
+``FakeDriver`` compute service per host on oslo.messaging's ``fake://``
+transport, the real placement app in-process, and nova's in-process
+fakes for Neutron, Glance and Cinder.  It is never run as a test.  This
+is the only module that uses ``nova.tests``, which is not a stable API:
+a nova upgrade should touch this module (and ``keystone``'s paste
+pipeline if nova's changes).
+
+Traps, and why the code below looks the way it does:
+
+- ``nova.tests.functional`` must be imported before any other nova module,
+  with ``OS_NOVA_DISABLE_EVENTLET_PATCHING=1`` in the environment: native
+  threads, no eventlet.  Importing ``nova.context`` first makes nova
+  refuse to start ("eventlet library imported early").  So it is this
+  module's first import, and only the child imports this module (the
+  parent sets the variable in the child's environment, ``__main__`` sets
+  it again before importing this module).
+- The harness's ``CellDatabases`` fixture deadlocks a long-running server
+  under concurrent requests: instead, one SQLite file per database (API,
+  cell0, cell1) in WAL mode with real cell mappings, migrated with nova's
+  ``db_sync``, hosts mapped with ``discover_hosts``.  SQLite then fails a
+  write transaction outright when another one committed since it began,
+  so nova's ``DatabaseWriteLock`` fixture serializes writers per file.
+- The harness sets futurist's idle-thread timeout to 0.01 s (hundreds of
+  idle threads then burn CPU; the 1 s default boots twice as fast), turns
+  warnings into errors, and keeps every log line and notification in
+  memory: all undone or bounded below.
+- ``FakeDriver.get_host_uptime`` raises, and ``GET /os-hypervisors/{id}``
+  calls it (2.88+): it gets a canned answer.
+- The resource tracker asks placement for the allocations of every
+  instance on the host each time it updates the provider tree, which makes
+  booting N servers on one host O(N^2); FakeDriver never uses the answer,
+  so it is stubbed (220 servers: 126 s before, 56 s after).
+"""
+
+# First of all nova: see the module docstring.
+import nova.tests.functional  # noqa: F401
+
+# isort: split
+from collections.abc import Sequence
+import itertools
+import logging
+import os
+import sqlite3
+import threading
+import time
+from typing import Any
+import uuid
+import warnings
+
+import futurist
+from nova import context as nova_context
+from nova import objects
+from nova.db import migration
+from nova.db.api import api as api_db_api
+from nova.db.main import api as main_db_api
+from nova.objects import host_mapping
+from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional import integrated_helpers
+from oslo_config import cfg
+import webob
+
+from osc_hypervisor_servers.tests.sandbox import keystone
+from osc_hypervisor_servers.tests.sandbox import protocol
+
+CONF = cfg.CONF
+# Read before the harness's setUp() lowers it to 0.01 s.
+_FUTURIST_IDLE_TIMEOUT = futurist._thread.ThreadWorker.MAX_IDLE_FOR
+
+
+class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc]
+    """The whole cloud: ``setUp()`` starts it, ``app`` is nova's API.
+
+    ``hosts`` get one compute service each; ``state_dir`` holds the
+    databases, the log and api-paste.ini.
+    """
+
+    # _create_databases sets up the databases, not the harness.
+    USES_DB = False
+    USES_DB_SELF = True
+    # keystone.token_context_filter stands in for keystone.
+    STUB_KEYSTONE = False
+    # Real asynchronous RPC: POST /servers returns before the boot.
+    CAST_AS_CALL = False
+
+    def __init__(self, hosts: Sequence[str], state_dir: str) -> None:
+        super().__init__()
+        self.hosts = list(hosts)
+        self.state_dir = state_dir
+        self._boot_requests = itertools.count(1)
+        self.app: Any = None
+
+    def _setup_services(self) -> None:
+        self._undo_test_only_settings()
+        self.flags(compute_driver='fake.FakeDriver')
+        self.flags(instances=-1, cores=-1, ram=-1, group='quota')
+        paste_ini = os.path.join(self.state_dir, 'api-paste.ini')
+        with open(paste_ini, 'w') as ini:
+            ini.write(keystone.api_paste_ini())
+        self.flags(api_paste_config=paste_ini, group='wsgi')
+        self.stub_out(
+            'nova.virt.fake.FakeDriver.get_host_uptime',
+            lambda driver: (
+                ' 08:32:11 up 93 days, 18:25, '
+                '12 users,  load average: 0.20, 0.12, 0.14'
+            ),
+        )
+        # Only the resource tracker calls it, and FakeDriver never uses
+        # the answer: see the module docstring.
+        self.stub_out(
+            'nova.scheduler.client.report.SchedulerReportClient'
+            '.get_allocations_for_provider_tree',
+            lambda client, context, nodename: {},
+        )
+        self._create_databases()
+        self.useFixture(nova_fixtures.DatabaseWriteLock())
+        super()._setup_services()
+        host_mapping.discover_hosts(nova_context.get_admin_context())
+        self.app = self.api_fixture.app()
+        threading.Thread(
+            target=self._forget_notifications, daemon=True
+        ).start()
+
+    def _undo_test_only_settings(self) -> None:
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        log_handler = logging.FileHandler(
+            os.path.join(self.state_dir, protocol.LOG_FILE)
+        )
+        log_handler.setFormatter(
+            logging.Formatter(
+                '%(asctime)s %(levelname)s [%(name)s] %(message)s'
+            )
+        )
+        root.addHandler(log_handler)
+        root.setLevel(logging.INFO)
+        warnings.resetwarnings()
+        # nova and its libraries warn about their own deprecations on
+        # every request; other warnings go to the log.
+        warnings.simplefilter('ignore', DeprecationWarning)
+        logging.captureWarnings(True)
+        futurist._thread.ThreadWorker.MAX_IDLE_FOR = _FUTURIST_IDLE_TIMEOUT
+
+    def _create_databases(self) -> None:
+        urls = {
+            name: _sqlite_wal_url(
+                os.path.join(self.state_dir, f'{name}.sqlite')
+            )
+            for name in ('api', 'cell0', 'cell1')
+        }
+        self.flags(connection=urls['api'], group='api_database')
+        self.flags(connection=urls['cell1'], group='database')
+        api_db_api.configure(CONF)
+        main_db_api.configure(CONF)
+        migration.db_sync(database='api')
+        admin = nova_context.get_admin_context()
+        for name, cell_uuid in (
+            ('cell0', objects.CellMapping.CELL0_UUID),
+            ('cell1', str(uuid.uuid4())),
+        ):
+            cell = objects.CellMapping(
+                context=admin,
+                uuid=cell_uuid,
+                name=name,
+                transport_url='fake://',
+                database_connection=urls[name],
+            )
+            cell.create()
+            with nova_context.target_cell(admin, cell) as cell_context:
+                migration.db_sync(database='main', context=cell_context)
+            self.cell_mappings[name] = cell
+        self.useFixture(nova_fixtures.DefaultFlavorsFixture())
+
+    def _setup_compute_service(self) -> Any:
+        for host in self.hosts:
+            self._start_compute(host)
+        return self.computes[self.hosts[0]]
+
+    def _forget_notifications(self) -> None:
+        # Nothing reads the fake notifier; it would grow forever.
+        while True:
+            time.sleep(10)
+            self.notifier.reset()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str = protocol.ADMIN_TOKEN,
+        microversion: str = '2.74',
+    ) -> Any:
+        """Call the nova app directly, bypassing traffic control."""
+        request = webob.Request.blank(
+            path,
+            method=method,
+            headers={
+                'X-Auth-Token': token,
+                'OpenStack-API-Version': f'compute {microversion}',
+            },
+        )
+        if body is not None:
+            request.json_body = body
+        response = request.get_response(self.app)
+        if response.status_int >= 400:
+            raise RuntimeError(
+                f'{method} {path}: {response.status} {response.text}'
+            )
+        return response.json_body if response.body else None
+
+    def hypervisors(self) -> dict[str, str]:
+        """Hypervisor id per hostname."""
+        listing = self.call('GET', '/v2.1/os-hypervisors')
+        return {
+            hypervisor['hypervisor_hostname']: hypervisor['id']
+            for hypervisor in listing['hypervisors']
+        }
+
+    def boot(
+        self, batches: Sequence[protocol.BootBatch]
+    ) -> dict[str, list[str]]:
+        """Boot batches of servers; return the new ids per host.
+
+        Every batch is requested first, so that nova builds them all side
+        by side, then each is waited for until none of its servers is in
+        BUILD.  Ids are in batch order, then in launch order.
+        """
+        requested = [
+            (batch, self._request_servers(batch))
+            for batch in batches
+            if batch['count'] > 0
+        ]
+        deadline = (
+            time.monotonic() + 120 + sum(batch['count'] for batch in batches)
+        )
+        servers: dict[str, list[str]] = {
+            batch['host']: [] for batch in batches
+        }
+        for batch, reservation_id in requested:
+            servers[batch['host']] += self._wait_for_servers(
+                reservation_id, batch['count'], deadline
+            )
+        return servers
+
+    def _request_servers(self, batch: protocol.BootBatch) -> str:
+        """Ask for a batch (one multi-create); return its reservation id."""
+        host, count = batch['host'], batch['count']
+        answer = self.call(
+            'POST',
+            '/v2.1/servers',
+            {
+                'server': {
+                    'name': f'{host}-r{next(self._boot_requests)}',
+                    'imageRef': self.glance.image1['id'],
+                    'flavorRef': '1',
+                    'networks': 'none',
+                    'host': host,
+                    'min_count': count,
+                    'max_count': count,
+                    'return_reservation_id': True,
+                }
+            },
+            token=f'admin:{batch["project"]}',
+        )
+        reservation_id: str = answer['reservation_id']
+        return reservation_id
+
+    def _wait_for_servers(
+        self, reservation_id: str, count: int, deadline: float
+    ) -> list[str]:
+        """Wait until no server of a request is in BUILD; return their
+        ids in launch order.
+        """
+        query = f'?all_tenants=1&reservation_id={reservation_id}'
+        # Each poll decodes every pending build request, whatever the
+        # limit: with hundreds of servers, frequent polls would take a
+        # good part of the CPU the builds need.
+        poll_interval = min(2.0, 0.5 + count / 100)
+        while self.call('GET', f'/v2.1/servers{query}&status=BUILD&limit=1')[
+            'servers'
+        ]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f'servers of {reservation_id} still in BUILD'
+                )
+            time.sleep(poll_interval)
+        servers = self.call('GET', f'/v2.1/servers/detail{query}')['servers']
+        failed = [server for server in servers if server['status'] != 'ACTIVE']
+        if failed or len(servers) != count:
+            raise RuntimeError(
+                f'{len(failed) + count - len(servers)} of {count} '
+                f'servers of {reservation_id} failed: {failed[:1]}'
+            )
+        servers.sort(key=lambda s: s['OS-EXT-SRV-ATTR:launch_index'])
+        return [server['id'] for server in servers]
+
+
+def _sqlite_wal_url(path: str) -> str:
+    """Create an empty SQLite file in WAL mode; return its SQLAlchemy URL.
+
+    WAL lets readers run during a write; the long busy timeout makes a
+    writer wait for the file's lock instead of failing.
+    """
+    with sqlite3.connect(path) as connection:
+        connection.execute('PRAGMA journal_mode=WAL')
+    return f'sqlite:///{path}?timeout=60'
