@@ -20,7 +20,6 @@ commands against it until Ctrl-C.
 """
 
 import argparse
-import os
 import shlex
 import subprocess
 import sys
@@ -30,12 +29,12 @@ from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 
 HOSTS = ['compute-1', 'compute-10', 'compute-2']
 TARGET = 'compute-1'
-OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 
 
 def run(env, *args, check=True):
+    """Run ``openstack`` (the one beside this Python: see ``env()``)."""
     print(f'\n$ openstack {shlex.join(args)}', flush=True)
-    process = subprocess.run([OPENSTACK, *args], env=env)
+    process = subprocess.run(['openstack', *args], env=env)
     if check and process.returncode != 0:
         sys.exit(f'demo: the command above failed ({process.returncode})')
 

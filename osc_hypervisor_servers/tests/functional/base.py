@@ -21,9 +21,7 @@ server state it changes.
 
 import atexit
 import json
-import os
 import subprocess
-import sys
 import time
 import uuid
 
@@ -34,7 +32,6 @@ from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 HOSTS = ('compute-1', 'compute-10', 'compute-2')
 SERVERS_PER_HOST = 3
 PROJECTS = 2
-OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 
 _sandbox = None
 _sandbox_error = None
@@ -70,9 +67,13 @@ class FunctionalTestCase(testtools.TestCase):
         self.mark = 'f' + uuid.uuid4().hex[:8]
 
     def openstack(self, *args, token=nova_sandbox.ADMIN_TOKEN):
-        """Run the real CLI; return (exit code, stdout, stderr)."""
+        """Run the real CLI; return (exit code, stdout, stderr).
+
+        The sandbox's ``env()`` puts this Python's ``openstack`` first on
+        PATH.
+        """
         process = subprocess.run(
-            [OPENSTACK, *args],
+            ['openstack', *args],
             env=self.sandbox.env(token),
             capture_output=True,
             text=True,
@@ -89,7 +90,7 @@ class FunctionalTestCase(testtools.TestCase):
         """
         self.sandbox.reset_stats()
         process = subprocess.Popen(
-            [OPENSTACK, *args],
+            ['openstack', *args],
             env=self.sandbox.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

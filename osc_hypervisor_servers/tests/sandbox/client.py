@@ -37,6 +37,9 @@ import urllib.request
 from osc_hypervisor_servers.tests.sandbox import protocol
 from osc_hypervisor_servers.tests.sandbox.protocol import ADMIN_TOKEN
 
+# The directory of this Python's console scripts (``openstack``, ``nova``
+# installed beside this package), whether or not its venv is activated.
+BIN_DIR = os.path.dirname(sys.executable)
 # A test runner's capture settings would make nova's harness (an oslotest
 # test case) swallow the child's ready line.
 TEST_CAPTURE_VARIABLES = frozenset(
@@ -210,12 +213,18 @@ class NovaSandbox:
         A copy of this process's environment without its ``OS_*`` and
         ``NOVA_*`` variables (a stray ``OS_CLOUD`` would win), plus the
         sandbox's for ``token``: ``user:project``, ``admin:...`` is admin.
+        ``BIN_DIR`` comes first on ``PATH``, so that a plain
+        ``openstack`` or ``nova`` is the one installed beside this
+        package: ``subprocess.run(['openstack', ...], env=sandbox.env())``.
         """
         env = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith(('OS_', 'NOVA_'))
         }
+        env['PATH'] = os.pathsep.join(
+            filter(None, [BIN_DIR, os.environ.get('PATH')])
+        )
         env.update(
             protocol.client_env(self.endpoint, self.identity_url, token)
         )
