@@ -18,6 +18,9 @@ import sys
 
 import testtools
 
+from osc_hypervisor_servers.tests import sandbox as nova_sandbox
+from osc_hypervisor_servers.tests.functional import base
+
 NOVA_MODULES = """
 import json, sys
 import osc_hypervisor_servers.tests.sandbox
@@ -38,3 +41,49 @@ class TestSandbox(testtools.TestCase):
             check=True,
         )
         self.assertEqual([], json.loads(process.stdout))
+
+    def test_a_second_sandbox_with_max_limit_runs_beside_the_first(self):
+        first = base.sandbox()
+        with nova_sandbox.NovaSandbox(
+            ['compute-1', 'compute-2'], servers_per_host=3, max_limit=4
+        ) as second:
+            self.assertNotEqual(first.port, second.port)
+            self.assertNotEqual(first.clouds_yaml, second.clouds_yaml)
+            booted = second.boot_batches(
+                [('compute-1', 1, None), ('compute-2', 2, 'project-9')]
+            )
+            self.assertEqual([1, 2], [len(booted[h]) for h in booted])
+            self.assertEqual(4, len(second.servers['compute-1']))
+            path = '/servers/detail?all_tenants=1'
+            status, page = second.api('GET', path)
+            self.assertEqual(200, status)
+            self.assertEqual(4, len(page['servers']))
+            self.assertIn('servers_links', page)
+            servers = second.api_list(path, 'servers')
+            self.assertEqual(
+                sorted(sum(second.servers.values(), [])),
+                sorted(server['id'] for server in servers),
+            )
+            in_project_9 = [
+                server['id']
+                for server in servers
+                if server['tenant_id'] == 'project-9'
+            ]
+            self.assertEqual(sorted(booted['compute-2']), sorted(in_project_9))
+            # The same host names, two clouds: neither sees the other's.
+            self.assertFalse(
+                {server['id'] for server in servers}
+                & set(sum(first.servers.values(), []))
+            )
+            process = subprocess.run(
+                ['openstack', 'hypervisor', 'list', '-f', 'json'],
+                env=second.env(),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            self.assertEqual(
+                sorted(second.hypervisors.values()),
+                sorted(row['ID'] for row in json.loads(process.stdout)),
+            )
+        self.assertIsNone(second.process)

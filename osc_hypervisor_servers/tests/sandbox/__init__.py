@@ -60,6 +60,9 @@ How a request travels in the child, outside in:
    in the paste pipeline: ``X-Auth-Token: user:project`` becomes a nova
    request context.  Policy is nova's real default policy.
 3. nova's API, database code, RPC, scheduler and computes, unchanged.
+
+Each ``NovaSandbox`` is its own child process, with its own port and
+state directory: a test may run several at once.
 """
 
 from osc_hypervisor_servers.tests.sandbox.client import NovaSandbox

@@ -72,6 +72,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help='delay added to every nova request',
     )
     parser.add_argument(
+        '--max-limit',
+        type=int,
+        metavar='N',
+        help="nova's [api] max_limit: at most N items per listing page "
+        "(default: nova's, 1000)",
+    )
+    parser.add_argument(
         '--port',
         type=int,
         default=0,
@@ -85,6 +92,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.projects < 1 or args.servers_per_host < 0:
         parser.error('need --projects >= 1 and --servers-per-host >= 0')
+    if args.max_limit is not None and args.max_limit < 1:
+        parser.error('need --max-limit >= 1')
     return args
 
 
@@ -120,7 +129,7 @@ def serve(args: argparse.Namespace, state_dir: str) -> Any:
     # The harness's temporary files (placement's database, lock files)
     # land in the state directory too.
     tempfile.tempdir = state_dir
-    nova = cloud.SandboxCloud(args.hosts, state_dir)
+    nova = cloud.SandboxCloud(args.hosts, state_dir, args.max_limit)
     nova.setUp()
     control = traffic.TrafficControl(nova.app, nova.boot, args.latency_ms)
     # Requests sleep their latency in these threads: enough of them for

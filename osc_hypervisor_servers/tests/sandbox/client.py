@@ -32,6 +32,7 @@ import tempfile
 import threading
 from typing import Any
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from osc_hypervisor_servers.tests.sandbox import protocol
@@ -53,10 +54,13 @@ class NovaSandbox:
     """A sandbox child process, seen from the process that uses it.
 
     ``projects`` is how many projects the servers of each host are spread
-    over; ``self.projects`` lists their ids once started.  ``start()``
-    spawns ``python -m`` this package and waits for its ready line, which
-    the properties below read.  ``stop()`` (or leaving the ``with`` block)
-    sends SIGTERM and waits for the child to exit.
+    over; ``self.projects`` lists their ids once started.  ``max_limit``
+    sets nova's ``[api] max_limit`` (the most items a listing returns per
+    page; nova's default is 1000), so that pagination shows with a few
+    servers.  ``start()`` spawns ``python -m`` this package and waits for
+    its ready line, which the properties below read.  ``stop()`` (or
+    leaving the ``with`` block) sends SIGTERM and waits for the child to
+    exit.  Each instance has its own child, port and state directory.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class NovaSandbox:
         servers_per_host: int,
         projects: int = 1,
         latency_ms: float = 0,
+        max_limit: int | None = None,
         port: int = 0,
         state_dir: str | None = None,
         start_timeout: float = 300,
@@ -75,6 +80,8 @@ class NovaSandbox:
             '--latency-ms', str(latency_ms),
             '--port', str(port),
         ]  # fmt: skip
+        if max_limit is not None:
+            self._arguments += ['--max-limit', str(max_limit)]
         for host in hosts:
             self._arguments += ['--host', host]
         self._own_state_dir = state_dir is None
@@ -252,6 +259,30 @@ class NovaSandbox:
             timeout,
         )
 
+    def api_list(
+        self,
+        path: str,
+        key: str,
+        token: str = ADMIN_TOKEN,
+        microversion: str | None = '2.100',
+    ) -> list[Any]:
+        """Every item of a listing, following its ``next`` links.
+
+        ``key`` names the list in the answer, e.g. ``servers``: nova
+        returns at most ``max_limit`` of them per page.
+        """
+        items: list[Any] = []
+        url: str | None = self.endpoint + path
+        while url:
+            status, answer = http_json(
+                'GET', url, None, _api_headers(token, microversion), 120
+            )
+            if status >= 300:
+                raise RuntimeError(f'GET {url}: {status} {answer}')
+            items += answer[key]
+            url = _next_page(answer, key, self.endpoint)
+        return items
+
     def _control(
         self, method: str, name: str, body: Any = None, timeout: float = 60
     ) -> Any:
@@ -346,6 +377,21 @@ def _api_headers(token: str, microversion: str | None) -> dict[str, str]:
     if microversion:
         headers['OpenStack-API-Version'] = f'compute {microversion}'
     return headers
+
+
+def _next_page(answer: Any, key: str, endpoint: str) -> str | None:
+    """The URL of a listing's next page under ``endpoint``, if any."""
+    for link in answer.get(f'{key}_links', ()):
+        if link.get('rel') == 'next':
+            # nova builds the link from the request's Host header; keep
+            # only its path and query.
+            href: str = link['href']
+            parts = urllib.parse.urlsplit(href)
+            base = urllib.parse.urlsplit(endpoint)
+            return urllib.parse.urlunsplit(
+                (base.scheme, base.netloc, parts.path, parts.query, '')
+            )
+    return None
 
 
 def http_json(

@@ -61,6 +61,7 @@ import sqlite3
 import threading
 import time
 from typing import Any
+import urllib.parse
 import uuid
 import warnings
 
@@ -88,7 +89,8 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
     """The whole cloud: ``setUp()`` starts it, ``app`` is nova's API.
 
     ``hosts`` get one compute service each; ``state_dir`` holds the
-    databases, the log and api-paste.ini.
+    databases, the log and api-paste.ini; ``max_limit`` is nova's
+    ``[api] max_limit`` (None: nova's default, 1000).
     """
 
     # _create_databases sets up the databases, not the harness.
@@ -99,10 +101,13 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
     # Real asynchronous RPC: POST /servers returns before the boot.
     CAST_AS_CALL = False
 
-    def __init__(self, hosts: Sequence[str], state_dir: str) -> None:
+    def __init__(
+        self, hosts: Sequence[str], state_dir: str, max_limit: int | None
+    ) -> None:
         super().__init__()
         self.hosts = list(hosts)
         self.state_dir = state_dir
+        self.max_limit = max_limit
         self._boot_requests = itertools.count(1)
         self.app: Any = None
 
@@ -110,6 +115,8 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         self._undo_test_only_settings()
         self.flags(compute_driver='fake.FakeDriver')
         self.flags(instances=-1, cores=-1, ram=-1, group='quota')
+        if self.max_limit is not None:
+            self.flags(max_limit=self.max_limit, group='api')
         paste_ini = os.path.join(self.state_dir, 'api-paste.ini')
         with open(paste_ini, 'w') as ini:
             ini.write(keystone.api_paste_ini())
@@ -225,12 +232,27 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
             )
         return response.json_body if response.body else None
 
+    def list_all(self, path: str, key: str) -> list[Any]:
+        """Every item of a listing, page after page (see max_limit)."""
+        items: list[Any] = []
+        next_path: str | None = path
+        while next_path:
+            answer = self.call('GET', next_path)
+            items += answer[key]
+            next_path = None
+            for link in answer.get(f'{key}_links', ()):
+                if link['rel'] == 'next':
+                    href = urllib.parse.urlsplit(link['href'])
+                    next_path = f'{href.path}?{href.query}'
+        return items
+
     def hypervisors(self) -> dict[str, str]:
         """Hypervisor id per hostname."""
-        listing = self.call('GET', '/v2.1/os-hypervisors')
         return {
             hypervisor['hypervisor_hostname']: hypervisor['id']
-            for hypervisor in listing['hypervisors']
+            for hypervisor in self.list_all(
+                '/v2.1/os-hypervisors', 'hypervisors'
+            )
         }
 
     def boot(
@@ -301,7 +323,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
                     f'servers of {reservation_id} still in BUILD'
                 )
             time.sleep(poll_interval)
-        servers = self.call('GET', f'/v2.1/servers/detail{query}')['servers']
+        servers = self.list_all(f'/v2.1/servers/detail{query}', 'servers')
         failed = [server for server in servers if server['status'] != 'ACTIVE']
         if failed or len(servers) != count:
             raise RuntimeError(
