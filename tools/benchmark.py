@@ -36,6 +36,7 @@ import shlex
 import subprocess
 import sys
 import time
+from typing import Any
 
 import requests
 
@@ -129,13 +130,13 @@ class Bench:
             endpoint = self.sandbox.endpoint
             listing = session.get(
                 f'{endpoint}/servers/detail',
-                params={'all_tenants': 1, 'host': HOST, 'node': HOST},
+                params={'all_tenants': '1', 'host': HOST, 'node': HOST},
             )
             listing.raise_for_status()
 
             def change(server):
                 url = f'{endpoint}/servers/{server["id"]}'
-                calls = [
+                calls: list[tuple[str, str, dict[str, Any] | None]] = [
                     ('POST', url + '/metadata', {'metadata': {mark: '1'}})
                 ]
                 if full:
