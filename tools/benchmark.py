@@ -56,22 +56,28 @@ class Bench:
         self.parallel = parallel
         # Plain "openstack" and "nova" are the ones beside this Python.
         self.env = sandbox.env()
-        self.rows = []
+        self.rows = {}
 
-    def measure(self, label, function, servers=None):
+    def measure(self, key, label, function, floor=None, servers=None):
+        """Time ``function``; keep its row under ``key``.
+
+        ``floor`` is the key of the row this one is compared to.
+        """
         self.sandbox.reset_stats()
         started = time.perf_counter()
         function()
         seconds = time.perf_counter() - started
         stats = self.sandbox.stats()
         row = {
+            'key': key,
             'label': label,
+            'floor': floor,
             'servers': servers or self.servers,
             'seconds': seconds,
             'requests': stats['total'],
             'writes': stats['writes'],
         }
-        self.rows.append(row)
+        self.rows[key] = row
         print(
             f'  {label}: {seconds:.1f} s, {stats["total"]} requests, '
             f'{stats["writes"]} writes',
@@ -178,47 +184,69 @@ def run_for(count, args):
         bench = Bench(sandbox, count, args.parallel)
         p = args.parallel
         bench.measure(
+            'serial_full',
             'this, --parallel 1, full change',
             bench.this_command(full_change('full1'), parallel=1),
+            floor='floor_full',
         )
         bench.measure(
+            'default_full',
             f'this, default (--parallel {p}), full change',
             bench.this_command(full_change('fullp')),
+            floor='floor_full',
         )
         bench.measure(
-            'floor, full change', bench.floor(full=True, mark='fullf')
+            'floor_full',
+            'floor, full change',
+            bench.floor(full=True, mark='fullf'),
+            floor='floor_full',
         )
         bench.measure(
+            'serial_meta',
             'this, --parallel 1, metadata only',
             bench.this_command(['--property', 'meta1=1'], parallel=1),
+            floor='floor_meta',
         )
         bench.measure(
+            'default_meta',
             f'this, default (--parallel {p}), metadata only',
             bench.this_command(['--property', 'metap=1']),
+            floor='floor_meta',
         )
         bench.measure(
+            'host_meta',
             'nova host-meta --strict, metadata only',
             bench.host_meta('hostmeta=1'),
+            floor='floor_meta',
         )
         bench.measure(
-            'floor, metadata only', bench.floor(full=False, mark='metaf')
+            'floor_meta',
+            'floor, metadata only',
+            bench.floor(full=False, mark='metaf'),
+            floor='floor_meta',
         )
         bench.measure(
+            'rerun',
             'this, identical re-run (default)',
             bench.this_command(['--property', 'metap=1']),
+            floor='floor_meta',
         )
         for parallel in args.sweep:
             bench.measure(
+                f'sweep_{parallel}',
                 f'this, --parallel {parallel}, metadata only (sweep)',
                 bench.this_command(
                     ['--property', f'sweep{parallel}=1'], parallel=parallel
                 ),
+                floor='floor_meta',
             )
         if args.loop_servers:
             bench.measure(
+                'xargs_loop',
                 f'xargs loop of openstack server set ({args.loop_servers} '
                 f'servers)',
                 bench.xargs_loop(args.loop_servers, 'loop=1'),
+                floor='floor_meta',
                 servers=args.loop_servers,
             )
         neighbours = sandbox.api(
@@ -246,16 +274,8 @@ def report(rows_by_count, args):
         print()
         print(header)
         print('-' * len(header))
-        floors = {
-            'full': next(
-                r for r in rows if r['label'] == 'floor, full change'
-            ),
-            'meta': next(
-                r for r in rows if r['label'] == 'floor, metadata only'
-            ),
-        }
-        for row in rows:
-            floor = floors['full' if 'full' in row['label'] else 'meta']
+        for row in rows.values():
+            floor = rows[row['floor']]
             per_server = row['seconds'] / row['servers']
             ratio = per_server / (floor['seconds'] / floor['servers'])
             print(
@@ -263,24 +283,19 @@ def report(rows_by_count, args):
                 f'{row["seconds"]:>8.1f} {per_server:>8.3f} '
                 f'{row["requests"]:>8} {row["writes"]:>6} {ratio:>7.1f}'
             )
-        by_label = {row['label']: row for row in rows}
-        host_meta = by_label['nova host-meta --strict, metadata only']
-        default_meta = by_label[
-            f'this, default (--parallel {args.parallel}), metadata only'
-        ]
-        serial_full = by_label['this, --parallel 1, full change']
-        default_full = by_label[
-            f'this, default (--parallel {args.parallel}), full change'
-        ]
+        host_meta = rows['host_meta']
+        default_meta = rows['default_meta']
+        serial_full = rows['serial_full']
+        default_full = rows['default_full']
         print(
             f'N={count}: nova host-meta / this (metadata only): '
             f'{host_meta["seconds"] / default_meta["seconds"]:.1f}x; '
             f'--parallel 1 / default (full change): '
             f'{serial_full["seconds"] / default_full["seconds"]:.1f}x'
         )
-        loop = [r for r in rows if r['label'].startswith('xargs')]
+        loop = rows.get('xargs_loop')
         if loop:
-            per_server = loop[0]['seconds'] / loop[0]['servers']
+            per_server = loop['seconds'] / loop['servers']
             print(
                 f'N={count}: xargs loop per server / this per server '
                 f'(metadata only): '
