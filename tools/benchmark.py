@@ -12,7 +12,8 @@
 
 """Benchmark against an embedded real Nova with latency added.
 
-Measures, side by side in one run, on one hypervisor with N servers:
+Measures, side by side in one run, on one hypervisor with N servers (the
+``contenders`` case):
 
 * this command at ``--parallel 1`` and at the default, on a property +
   tag + description change and on a metadata-only change;
@@ -25,7 +26,16 @@ Measures, side by side in one run, on one hypervisor with N servers:
 * an identical re-run of this command (no writes expected);
 
 with the number of HTTP requests each one made (counted at the server)
-and the ratios between them. Usage: ``tox -e benchmark -- --help``.
+and the ratios between them.
+
+The ``breadth`` case, in a sandbox of its own with 21 hypervisors: this
+command at the default ``--parallel``, the same property change on 60
+servers spread over 20 hypervisors (3 each, all named on the command
+line) and on 60 servers on one hypervisor, and the ratio of the two
+times.
+
+Usage: ``tox -e benchmark -- --help``; ``--cases breadth`` runs the
+breadth case alone.
 """
 
 import argparse
@@ -47,6 +57,14 @@ HOST = 'compute-1'
 # A second hypervisor whose name starts like the first: nothing on it
 # may change.
 NEIGHBOUR = 'compute-10'
+CASES = ('contenders', 'breadth')
+# The breadth case: BREADTH_SERVERS servers on ONE_HYPERVISOR, and as
+# many spread evenly over the WIDE_HYPERVISORS.
+BREADTH_SERVERS = 60
+ONE_HYPERVISOR = 'deep-1'
+WIDE_HYPERVISORS = [f'wide-{n:02}' for n in range(1, 21)]
+# Where the breadth case should be: breadth / one hypervisor.
+BREADTH_TARGET = 1.15
 
 
 class Bench:
@@ -96,11 +114,11 @@ class Bench:
         if process.returncode != 0:
             sys.exit(f'benchmark: {command!r} failed:\n{process.stderr}')
 
-    def this_command(self, change, parallel=None):
+    def this_command(self, change, parallel=None, hypervisors=(HOST,)):
         options = ['--parallel', str(parallel)] if parallel else []
         return lambda: self.shell(
             shlex.join(
-                ['openstack', 'hypervisor', 'servers', 'set', HOST]
+                ['openstack', 'hypervisor', 'servers', 'set', *hypervisors]
                 + options
                 + change
             )
@@ -170,6 +188,7 @@ def full_change(mark):
 
 
 def run_for(count, args):
+    """The contenders on one hypervisor with ``count`` servers."""
     print(
         f'\nBooting {count} servers on {HOST} (and 2 on {NEIGHBOUR})...',
         flush=True,
@@ -258,14 +277,55 @@ def run_for(count, args):
         return bench.rows
 
 
-def report(rows_by_count, args):
-    print()
+def run_breadth(args):
+    """The same change on one hypervisor, then spread over twenty."""
+    per_host = BREADTH_SERVERS // len(WIDE_HYPERVISORS)
     print(
+        f'\nBreadth: booting {BREADTH_SERVERS} servers on '
+        f'{ONE_HYPERVISOR} and {per_host} on each of '
+        f'{len(WIDE_HYPERVISORS)} other hypervisors...',
+        flush=True,
+    )
+    started = time.perf_counter()
+    with nova_sandbox.NovaSandbox(
+        [ONE_HYPERVISOR, *WIDE_HYPERVISORS], servers_per_host=0
+    ) as sandbox:
+        # One request per hypervisor, all made before waiting for any.
+        sandbox.boot_batches(
+            [(ONE_HYPERVISOR, BREADTH_SERVERS, None)]
+            + [(host, per_host, None) for host in WIDE_HYPERVISORS]
+        )
+        print(f'  ready in {time.perf_counter() - started:.0f} s', flush=True)
+        sandbox.set_latency(args.latency_ms)
+        bench = Bench(sandbox, BREADTH_SERVERS, args.parallel)
+        bench.measure(
+            'breadth_one',
+            f'this, default, 1 hypervisor x {BREADTH_SERVERS} servers',
+            bench.this_command(
+                ['--property', 'breadth=1'], hypervisors=[ONE_HYPERVISOR]
+            ),
+        )
+        bench.measure(
+            'breadth_wide',
+            f'this, default, {len(WIDE_HYPERVISORS)} hypervisors x '
+            f'{per_host} servers',
+            bench.this_command(
+                ['--property', 'breadth=1'], hypervisors=WIDE_HYPERVISORS
+            ),
+        )
+        return bench.rows
+
+
+def machine(args):
+    return (
         f'Machine: {os.cpu_count()} cores, Python '
         f'{platform.python_version()}, {platform.machine()}; Nova '
         f'sandbox on 127.0.0.1 with {args.latency_ms:g} ms added to every '
         f'request; default --parallel {args.parallel}.'
     )
+
+
+def report(rows_by_count):
     header = (
         f'{"run":<50} {"N":>4} {"seconds":>8} {"s/server":>8} '
         f'{"requests":>8} {"writes":>6} {"x floor":>7}'
@@ -305,15 +365,45 @@ def report(rows_by_count, args):
             )
 
 
+def report_breadth(rows):
+    header = (
+        f'{"breadth run":<50} {"N":>4} {"seconds":>8} {"requests":>8} '
+        f'{"writes":>6}'
+    )
+    print()
+    print(header)
+    print('-' * len(header))
+    for row in rows.values():
+        print(
+            f'{row["label"]:<50} {row["servers"]:>4} '
+            f'{row["seconds"]:>8.1f} {row["requests"]:>8} '
+            f'{row["writes"]:>6}'
+        )
+    one, wide = rows['breadth_one'], rows['breadth_wide']
+    ratio = wide['seconds'] / one['seconds']
+    print(
+        f'breadth / one hypervisor: {ratio:.2f}x '
+        f'({wide["seconds"]:.1f} s against {one["seconds"]:.1f} s; '
+        f'target <= {BREADTH_TARGET}x)'
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
+        '--cases',
+        type=lambda value: [case for case in value.split(',') if case],
+        default=list(CASES),
+        help=f'cases to run, comma separated, out of {",".join(CASES)} '
+        '(default: all)',
+    )
+    parser.add_argument(
         '--servers',
         default='60,200',
-        help='server counts on the hypervisor, comma separated',
+        help='contenders: server counts on the hypervisor, comma separated',
     )
     parser.add_argument('--latency-ms', type=float, default=100)
     parser.add_argument(
@@ -323,19 +413,28 @@ def main():
         '--loop-servers',
         type=int,
         default=10,
-        help='servers for the xargs loop (0: skip it)',
+        help='contenders: servers for the xargs loop (0: skip it)',
     )
     parser.add_argument(
         '--sweep',
         type=lambda value: [int(n) for n in value.split(',') if n],
         default=[],
-        help='also time these --parallel values, e.g. 2,4,16,32',
+        help='contenders: also time these --parallel values, e.g. 2,4,16',
     )
     args = parser.parse_args()
+    unknown = set(args.cases) - set(CASES)
+    if unknown:
+        parser.error(f'unknown --cases {",".join(sorted(unknown))}')
     rows_by_count = {}
-    for count in map(int, args.servers.split(',')):
-        rows_by_count[count] = run_for(count, args)
-    report(rows_by_count, args)
+    if 'contenders' in args.cases:
+        for count in map(int, args.servers.split(',')):
+            rows_by_count[count] = run_for(count, args)
+    breadth_rows = run_breadth(args) if 'breadth' in args.cases else None
+    print()
+    print(machine(args))
+    report(rows_by_count)
+    if breadth_rows:
+        report_breadth(breadth_rows)
 
 
 if __name__ == '__main__':
