@@ -98,6 +98,7 @@ def list_servers(
     status: str | None = None,
     project_id: str | None = None,
     workers: int = 1,
+    everywhere: bool = False,
 ) -> list[ServerState]:
     """Every server on ``hypervisors``, across all projects, each once.
 
@@ -105,8 +106,11 @@ def list_servers(
     expression to it, so every server is checked again here: one that
     is not on a requested hypervisor is never returned. Up to
     ``workers`` hypervisors are listed at once; the order is the order
-    of ``hypervisors``.
+    of ``hypervisors``. With ``everywhere``, one listing of every server
+    (paged) replaces the listings per hypervisor; the result is the same.
     """
+    if everywhere:
+        return _everywhere(compute, hypervisors, retry, status, project_id)
 
     def listing(
         hypervisor: hypervisors_module.Hypervisor,
@@ -133,16 +137,51 @@ def list_servers(
     return list(found.values())
 
 
+def _everywhere(
+    compute: _proxy.Proxy,
+    hypervisors: Sequence[hypervisors_module.Hypervisor],
+    retry: retry_module.RetryPolicy,
+    status: str | None,
+    project_id: str | None,
+) -> list[ServerState]:
+    query = {'status': status, 'project_id': project_id}
+    listed = retry.call(
+        lambda: list(
+            compute.servers(
+                details=True,
+                all_projects=True,
+                **{key: value for key, value in query.items() if value},
+            )
+        )
+    )
+    # A node is named uniquely on its compute host.
+    on_each: dict[tuple[str, str | None], list[ServerState]] = {
+        (hypervisor.name, hypervisor.host): [] for hypervisor in hypervisors
+    }
+    for server in map(from_sdk, listed):
+        place = (server.hypervisor_hostname or '', server.compute_host)
+        if place in on_each and _matches(server, status, project_id):
+            on_each[place].append(server)
+    return [server for servers in on_each.values() for server in servers]
+
+
+def _matches(
+    server: ServerState, status: str | None, project_id: str | None
+) -> bool:
+    return not (
+        (status and server.status != status)
+        or (project_id and server.project_id != project_id)
+    )
+
+
 def _selected(
     server: ServerState,
     hypervisor: hypervisors_module.Hypervisor,
     status: str | None,
     project_id: str | None,
 ) -> bool:
-    if (
-        server.hypervisor_hostname != hypervisor.name
-        or (status and server.status != status)
-        or (project_id and server.project_id != project_id)
+    if server.hypervisor_hostname != hypervisor.name or not _matches(
+        server, status, project_id
     ):
         LOG.debug('Skipping server %s: not selected', server.id)
         return False

@@ -12,6 +12,8 @@
 
 import threading
 
+import fixtures
+from openstack.compute.v2 import hypervisor as sdk_hypervisor
 from osc_lib import exceptions
 
 from osc_hypervisor_servers import hypervisors
@@ -25,6 +27,14 @@ HYPERVISOR_2 = fakes.make_hypervisor('compute-2')
 
 
 class TestResolve(fakes.ComputeTestCase):
+    def setUp(self):
+        super().setUp()
+        self.fetch = self.useFixture(
+            fixtures.MockPatchObject(
+                sdk_hypervisor.Hypervisor, 'fetch', autospec=True
+            )
+        ).mock
+
     def resolve(self, references=(), matching=()):
         return hypervisors.resolve(
             self.compute, references, matching, self.retry
@@ -36,8 +46,11 @@ class TestResolve(fakes.ComputeTestCase):
         found = self.resolve(['compute-1'])
         self.assertEqual(['compute-1'], [h.name for h in found])
         self.assertEqual('compute-1', found[0].host)
+        # At 2.53: from 2.88 the details cost Nova an RPC per hypervisor.
         self.compute.hypervisors.assert_called_once_with(
-            details=True, hypervisor_hostname_pattern='compute-1'
+            details=True,
+            hypervisor_hostname_pattern='compute-1',
+            microversion='2.53',
         )
 
     def test_longer_name(self):
@@ -66,15 +79,18 @@ class TestResolve(fakes.ComputeTestCase):
         self.assertIn('twin-id', str(error))
 
     def test_by_id(self):
-        self.compute.get_hypervisor.return_value = HYPERVISOR_1
+        self.fetch.return_value = HYPERVISOR_1
         found = self.resolve([HYPERVISOR_1.id])
         self.assertEqual([HYPERVISOR_1.id], [h.id for h in found])
         self.compute.hypervisors.assert_not_called()
+        (call,) = self.fetch.call_args_list
+        self.assertEqual(HYPERVISOR_1.id, call.args[0].id)
+        self.assertEqual('2.53', call.kwargs['microversion'])
 
     def test_uuid_like_name(self):
         # Ironic names nodes by UUID: an unknown ID is tried as a name.
         named = fakes.make_hypervisor('1d0a1e2c-0000-4000-8000-00000000abcd')
-        self.compute.get_hypervisor.side_effect = fakes.http_error(404)
+        self.fetch.side_effect = fakes.http_error(404)
         self.compute.hypervisors.return_value = [named]
         self.assertEqual(
             [named.id], [h.id for h in self.resolve([named.name])]
@@ -82,7 +98,7 @@ class TestResolve(fakes.ComputeTestCase):
 
     def test_each_hypervisor_once(self):
         self.compute.hypervisors.return_value = [HYPERVISOR_1, HYPERVISOR_10]
-        self.compute.get_hypervisor.return_value = HYPERVISOR_1
+        self.fetch.return_value = HYPERVISOR_1
         found = self.resolve(['compute-1', HYPERVISOR_1.id], ['compute-1'])
         self.assertEqual(['compute-1', 'compute-10'], [h.name for h in found])
 
@@ -92,7 +108,7 @@ class TestResolve(fakes.ComputeTestCase):
         lock = threading.Lock()
         all_started = threading.Event()
 
-        def lookup(details, hypervisor_hostname_pattern):
+        def lookup(details, hypervisor_hostname_pattern, microversion):
             with lock:
                 started.append(hypervisor_hostname_pattern)
                 if len(started) == 3:
@@ -109,7 +125,7 @@ class TestResolve(fakes.ComputeTestCase):
         self.assertEqual(6, self.compute.hypervisors.call_count)
 
     def test_first_error_in_order_is_raised(self):
-        def lookup(details, hypervisor_hostname_pattern):
+        def lookup(details, hypervisor_hostname_pattern, microversion):
             if hypervisor_hostname_pattern != 'compute-1':
                 raise fakes.http_error(404)
             return [HYPERVISOR_1]

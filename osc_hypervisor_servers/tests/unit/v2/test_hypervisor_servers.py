@@ -15,6 +15,8 @@ import json
 import os
 from unittest import mock
 
+import fixtures
+from openstack.compute.v2 import hypervisor as sdk_hypervisor
 from osc_lib import exceptions
 from osc_lib.test import base as osc_test_base
 
@@ -290,7 +292,11 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         self.assertEqual([], self.writes())
 
     def test_several_hypervisors_show_which(self):
-        self.compute.get_hypervisor.return_value = HYPERVISOR_10
+        self.useFixture(
+            fixtures.MockPatchObject(
+                sdk_hypervisor.Hypervisor, 'fetch', return_value=HYPERVISOR_10
+            )
+        )
         self.compute.servers.side_effect = [
             [self.bare, self.stranger],
             [self.stranger],
