@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
 import dataclasses
 import queue
@@ -71,6 +72,8 @@ class ServerResult:
     server: servers.ServerState
     status: Status
     details: str = ''
+    #: Columns of the verb's own, e.g. where a server was moved to.
+    columns: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,8 +28,30 @@ if typing.TYPE_CHECKING:
 DESCRIPTION = '2.19'
 #: Server tags.
 TAGS = '2.26'
-#: Hypervisor UUIDs, ``hypervisor_hostname_pattern`` with details.
+#: Hypervisor UUIDs, ``hypervisor_hostname_pattern`` with details;
+#: compute services by UUID.
 HYPERVISOR_LOOKUP = '2.53'
+#: ``changes-since`` and uuids in ``/os-migrations``, which a drain
+#: watches. Every move option it uses is older: ``block_migration:
+#: auto`` (2.25), a live migration's target checked by the scheduler
+#: (2.30), a cold migration's target (2.56).
+MIGRATION_WATCH = '2.59'
+#: The highest microversion the drain was tested with; moves are sent
+#: at the session's version, up to this one. From 2.95 an evacuated
+#: server stays stopped.
+DRAIN_TESTED_MAXIMUM = '2.100'
+EVACUATION_KEEPS_STOPPED = '2.95'
+
+
+def for_actions(compute: _proxy.Proxy, maximum: str) -> str:
+    """The microversion to send actions at: the session's, up to
+    ``maximum`` (a version pinned lower wins).
+    """
+    from openstack import utils as sdk_utils
+
+    return sdk_utils.maximum_supported_microversion(compute, maximum) or (
+        maximum
+    )
 
 
 def supported_by(microversion: str) -> str:

@@ -11,7 +11,8 @@
 #   under the License.
 
 
-"""``openstack hypervisor servers set``, ``unset`` and ``restore``.
+"""``openstack hypervisor servers set``, ``unset``, ``restore``,
+``migrate`` and ``evacuate``.
 
 Thin front ends: parse arguments, call the engine, format one row per
 server. Heavy modules are imported when a command runs, not when cliff
@@ -37,6 +38,7 @@ if typing.TYPE_CHECKING:
 
     from osc_hypervisor_servers import changes
     from osc_hypervisor_servers import engine
+    from osc_hypervisor_servers import moves
     from osc_hypervisor_servers import progress
     from osc_hypervisor_servers import selection
 
@@ -47,6 +49,11 @@ LOG = logging.getLogger(__name__)
 # performance page support.
 MAX_PARALLEL = 64
 DEFAULT_PARALLEL = 10
+# Per source host: Nova runs one live migration per compute at a time by
+# default (max_concurrent_live_migrations) and queues the rest; a second
+# one waiting keeps the host busy. See the performance page.
+DEFAULT_DRAIN_PARALLEL = 2
+DEFAULT_TIMEOUT = 1800
 INTERRUPTED_EXIT_CODE = 130
 
 # Nova's server statuses: OSC's "server list --status" choices, and
@@ -91,6 +98,14 @@ class _RunCommand(command.Lister):
 
     #: Whether runs of this command write a journal.
     journaled = True
+    default_parallel = DEFAULT_PARALLEL
+    parallel_help = (
+        f'Servers changed at the same time, from 1 (one after the other) '
+        f'to {MAX_PARALLEL} (default: {DEFAULT_PARALLEL}, or the cloud\'s '
+        f'"concurrency" setting when lower)'
+    )
+    #: Columns of the verb's own, between Result and Details.
+    own_columns: tuple[str, ...] = ()
     progress_line: progress.ProgressLine | None = None
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -99,15 +114,13 @@ class _RunCommand(command.Lister):
         parser.add_argument(
             '--dry-run',
             action='store_true',
-            help='Show what would change on each server and change nothing',
+            help='Show what would be done to each server, and do nothing',
         )
         parser.add_argument(
             '--parallel',
             metavar='<count>',
             type=parallel_count,
-            help=f'Servers changed at the same time, from 1 (one after the '
-            f'other) to {MAX_PARALLEL} (default: {DEFAULT_PARALLEL}, or the '
-            f'cloud\'s "concurrency" setting when lower)',
+            help=self.parallel_help,
         )
         if self.journaled:
             parser.add_argument(
@@ -145,7 +158,7 @@ class _RunCommand(command.Lister):
         config = self.app.client_manager.sdk_connection.config
         # clouds.yaml values reach us as strings.
         concurrency = int(str(config.get_concurrency('compute') or 0))
-        return min(DEFAULT_PARALLEL, concurrency or DEFAULT_PARALLEL)
+        return min(self.default_parallel, concurrency or self.default_parallel)
 
     def run_options(
         self, parsed_args: argparse.Namespace
@@ -173,7 +186,11 @@ class _RunCommand(command.Lister):
             if self.progress_line is not None:
                 self.progress_line.close()
         self.result = outcome
-        return _rows(outcome, self.show_hypervisor(parsed_args, outcome))
+        return _rows(
+            outcome,
+            self.show_hypervisor(parsed_args, outcome),
+            self.own_columns,
+        )
 
     def run(self, parsed_args: argparse.Namespace) -> int:
         exit_code: int = super().run(parsed_args)
@@ -185,25 +202,31 @@ class _RunCommand(command.Lister):
                 f'{shlex.quote(outcome.journal)}\n'
             )
         if outcome.report.interrupted:
-            LOG.warning('Interrupted: %s', outcome.report.summary())
+            LOG.warning('Interrupted: %s', outcome.summary)
             return INTERRUPTED_EXIT_CODE
         if not outcome.report.succeeded:
-            raise exceptions.CommandError(outcome.report.summary())
+            raise exceptions.CommandError(outcome.summary)
         return exit_code
 
 
-def _rows(outcome: engine.Outcome, show_hypervisor: bool) -> Rows:
+def _rows(
+    outcome: engine.Outcome,
+    show_hypervisor: bool,
+    own_columns: tuple[str, ...],
+) -> Rows:
     columns = ['ID', 'Name', 'Project']
     if show_hypervisor:
         columns.append('Hypervisor')
-    columns += ['Result', 'Details']
+    columns += ['Result', *own_columns, 'Details']
     rows = []
     for result in outcome.report.results:
         server = result.server
         row = [server.id, server.name, server.project_id]
         if show_hypervisor:
             row.append(server.hypervisor_hostname or '')
-        rows.append(row + [str(result.status), result.details])
+        row.append(str(result.status))
+        row += [result.columns.get(column, '') for column in own_columns]
+        rows.append(row + [result.details])
     return columns, rows
 
 
@@ -245,9 +268,9 @@ class _SelectionCommand(_RunCommand):
             help='Domain the project belongs to (name or ID), in case '
             'project names collide',
         )
-        self.add_change_arguments(parser)
+        self.add_verb_arguments(parser)
 
-    def add_change_arguments(self, parser: argparse.ArgumentParser) -> None:
+    def add_verb_arguments(self, parser: argparse.ArgumentParser) -> None:
         raise NotImplementedError
 
     def show_hypervisor(
@@ -316,7 +339,7 @@ class SetHypervisorServers(_ChangeCommand):
     )
     verb = 'set'
 
-    def add_change_arguments(self, parser: argparse.ArgumentParser) -> None:
+    def add_verb_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             '--property',
             metavar='<key=value>',
@@ -351,7 +374,7 @@ class UnsetHypervisorServers(_ChangeCommand):
     )
     verb = 'unset'
 
-    def add_change_arguments(self, parser: argparse.ArgumentParser) -> None:
+    def add_verb_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             '--property',
             metavar='<key>',
@@ -415,3 +438,154 @@ class RestoreHypervisorServers(_RunCommand):
             self.run_options(parsed_args),
             check_endpoint=not parsed_args.any_endpoint,
         )
+
+
+class _DrainCommand(_SelectionCommand):
+    """``migrate`` and ``evacuate``."""
+
+    journaled = False
+    default_parallel = DEFAULT_DRAIN_PARALLEL
+    parallel_help = (
+        f'Servers moved at the same time from each hypervisor, from 1 to '
+        f'{MAX_PARALLEL}; several hypervisors are drained side by side '
+        f'(default: {DEFAULT_DRAIN_PARALLEL})'
+    )
+    own_columns = ('Action', 'Destination', 'Migration')
+
+    def add_verb_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            '--host',
+            metavar='<hypervisor>',
+            help='Move the servers to this hypervisor (ID or exact '
+            'hostname; admin only); default: the scheduler picks',
+        )
+        parser.add_argument(
+            '--disable-service',
+            action='store_true',
+            help="Disable each hypervisor's compute service first, so that "
+            'nothing is scheduled back to it (said on stderr)',
+        )
+        parser.add_argument(
+            '--disable-reason',
+            metavar='<reason>',
+            help='Reason to record with --disable-service',
+        )
+        parser.add_argument(
+            '--no-wait',
+            dest='wait',
+            action='store_false',
+            help='Only submit the moves; each row says "submitted" with its '
+            'migration ID (default: wait, and check where each server went)',
+        )
+        parser.add_argument(
+            '--timeout',
+            metavar='<seconds>',
+            type=float,
+            default=DEFAULT_TIMEOUT,
+            help='How long to wait for each server, from the start of its '
+            f'move (default: {DEFAULT_TIMEOUT})',
+        )
+
+    def show_hypervisor(
+        self, parsed_args: argparse.Namespace, outcome: engine.Outcome
+    ) -> bool:
+        return True
+
+    def drain_from(self, parsed_args: argparse.Namespace) -> engine.Drain:
+        from osc_hypervisor_servers import engine
+
+        if parsed_args.disable_reason and not parsed_args.disable_service:
+            raise exceptions.CommandError(
+                '--disable-reason goes with --disable-service'
+            )
+        if parsed_args.timeout <= 0:
+            raise exceptions.CommandError(
+                f'--timeout {parsed_args.timeout:g}: give a number of '
+                f'seconds above 0'
+            )
+        return engine.Drain(
+            mode=self.mode_from(parsed_args),
+            target=parsed_args.host,
+            wait=parsed_args.wait,
+            confirm=getattr(parsed_args, 'confirm', True),
+            timeout=parsed_args.timeout,
+            disable_service=parsed_args.disable_service,
+            disable_reason=parsed_args.disable_reason,
+        )
+
+    def mode_from(self, parsed_args: argparse.Namespace) -> moves.Mode:
+        raise NotImplementedError
+
+    def outcome(self, parsed_args: argparse.Namespace) -> engine.Outcome:
+        from osc_hypervisor_servers import engine
+
+        drain = self.drain_from(parsed_args)
+        return engine.drain_servers(
+            self.compute,
+            self.selection_from(parsed_args),
+            drain,
+            self.run_options(parsed_args),
+            notify=self.tell,
+        )
+
+    def tell(self, message: str) -> None:
+        self.app.stderr.write(message + '\n')
+
+
+class MigrateHypervisorServers(_DrainCommand):
+    _description = (
+        'Move every server off hypervisor(s), and say where each one went. '
+        'ACTIVE and PAUSED servers are live migrated, SHUTOFF ones cold '
+        'migrated and confirmed, so that each ends in its power state of '
+        'before; servers in other states, or with a task under way, are '
+        'skipped with the reason. A server is "migrated" only when its '
+        'migration record says the move completed and it is on another '
+        'hypervisor. Exits 1 unless every server left its hypervisor.'
+    )
+
+    def add_verb_arguments(self, parser: argparse.ArgumentParser) -> None:
+        super().add_verb_arguments(parser)
+        kind = parser.add_mutually_exclusive_group()
+        kind.add_argument(
+            '--live-migration',
+            dest='kind',
+            action='store_const',
+            const='live',
+            help='Live migrate every server (ACTIVE or PAUSED); others are '
+            'skipped',
+        )
+        kind.add_argument(
+            '--cold-migration',
+            dest='kind',
+            action='store_const',
+            const='cold',
+            help='Cold migrate every server (ACTIVE or SHUTOFF); others are '
+            'skipped',
+        )
+        parser.add_argument(
+            '--no-confirm',
+            dest='confirm',
+            action='store_false',
+            help='Leave cold migrations in VERIFY_RESIZE for you to confirm '
+            'or revert (default: confirm them)',
+        )
+
+    def mode_from(self, parsed_args: argparse.Namespace) -> moves.Mode:
+        mode: moves.Mode = parsed_args.kind or 'auto'
+        return mode
+
+
+class EvacuateHypervisorServers(_DrainCommand):
+    _description = (
+        'Rebuild every server of failed hypervisor(s) on other hypervisors '
+        '(evacuate), and say where each one went. Refused unless the '
+        "hypervisor's compute service is down or forced down: evacuating "
+        'from a host that still runs its servers can corrupt their disks. '
+        'ACTIVE, SHUTOFF and ERROR servers are evacuated; their power state '
+        'afterwards is what Nova gives for the microversion in use (from '
+        f'{version.EVACUATION_KEEPS_STOPPED}, the default on current clouds: '
+        'stopped).'
+    )
+
+    def mode_from(self, parsed_args: argparse.Namespace) -> moves.Mode:
+        return 'evacuate'

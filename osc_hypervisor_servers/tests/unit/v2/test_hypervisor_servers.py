@@ -10,6 +10,7 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
+import datetime
 import io
 import json
 import os
@@ -17,10 +18,13 @@ from unittest import mock
 
 import fixtures
 from openstack.compute.v2 import hypervisor as sdk_hypervisor
+from openstack.compute.v2 import service as sdk_service
 from osc_lib import exceptions
 from osc_lib.test import base as osc_test_base
 
 from osc_hypervisor_servers.tests.unit import fakes
+from osc_hypervisor_servers.tests.unit import test_drain
+from osc_hypervisor_servers.tests.unit import test_migrations
 from osc_hypervisor_servers.v2 import hypervisor_servers
 
 HYPERVISOR_1 = fakes.make_hypervisor('compute-1')
@@ -642,3 +646,208 @@ class TestUnsetHypervisorServers(HypervisorServersTestCase):
     def test_microversion_pinned_too_low(self):
         fakes.set_compute_api_version(self.compute, '2.18')
         self.assertRefusedWithoutCalls(['compute-1', '--description'], '2.19')
+
+
+def compute_service(
+    host='compute-1',
+    state='up',
+    status='enabled',
+    forced_down=False,
+    disabled_reason=None,
+):
+    return sdk_service.Service.existing(
+        id=f'service-{host}',
+        binary='nova-compute',
+        host=host,
+        state=state,
+        status=status,
+        forced_down=forced_down,
+        disabled_reason=disabled_reason,
+    )
+
+
+class DrainTestCase(HypervisorServersTestCase):
+    def setUp(self):
+        super().setUp()
+        self.compute.services.side_effect = lambda binary, host: [
+            compute_service(host)
+        ]
+        self.compute.post.return_value = test_drain.response()
+        self.compute.get.return_value = test_drain.response(200)
+        self.compute.migrations.return_value = []
+        self.useFixture(
+            fixtures.MockPatch(
+                'osc_hypervisor_servers.engine.WATCH_INTERVAL_SECONDS', 0.01
+            )
+        )
+
+    def drain_writes(self):
+        return [
+            call
+            for call in self.compute.mock_calls[self.calls_seen :]
+            if call[0] in ('post', 'disable_service')
+        ]
+
+
+class TestMigrateHypervisorServers(DrainTestCase):
+    command_class = hypervisor_servers.MigrateHypervisorServers
+
+    def test_parser(self):
+        self.check_parser(
+            self.cmd,
+            ['compute-1', '--live-migration', '--host', 'dst', '--no-wait'],
+            [('kind', 'live'), ('host', 'dst'), ('wait', False)],
+        )
+        self.assertRaises(
+            osc_test_base.ParserException,
+            self.check_parser,
+            self.cmd,
+            ['compute-1', '--live-migration', '--cold-migration'],
+            [],
+        )
+
+    def test_dry_run_says_what_would_happen(self):
+        self.stranger.status = 'ERROR'
+        self.compute.servers.return_value = [self.bare, self.marked]
+        self.marked.status = 'SHUTOFF'
+        columns, rows = self.take_action(['compute-1', '--dry-run'])
+        self.assertEqual(
+            [
+                'ID',
+                'Name',
+                'Project',
+                'Hypervisor',
+                'Result',
+                'Action',
+                'Destination',
+                'Migration',
+                'Details',
+            ],
+            columns,
+        )
+        self.assertEqual(
+            [
+                ('a-bare', 'would migrate', 'live migration'),
+                ('b-marked', 'would migrate', 'cold migration'),
+            ],
+            [(row[1], row[4], row[5]) for row in rows],
+        )
+        self.assertEqual([], self.drain_writes())
+
+    def test_skipped_servers_make_the_exit_code(self):
+        self.marked.status = 'ERROR'
+        self.compute.servers.return_value = [self.marked]
+        error = self.assertRaises(
+            exceptions.CommandError,
+            self.run_command,
+            ['compute-1', '--dry-run'],
+        )
+        self.assertEqual('1 of 1 servers would stay on compute-1', str(error))
+
+    def test_target_is_resolved_exactly(self):
+        known = {
+            name: fakes.make_hypervisor(name, host=f'{name}-host')
+            for name in ('compute-1', 'compute-2')
+        }
+        self.compute.hypervisors.side_effect = lambda **query: [
+            known[query['hypervisor_hostname_pattern']]
+        ]
+        columns, rows = self.take_action(
+            ['compute-1', '--host', 'compute-2', '--dry-run']
+        )
+        self.assertEqual('compute-2-host', rows[0][6])
+        error = self.assertRaises(
+            exceptions.CommandError,
+            self.take_action,
+            ['compute-1', '--host', 'compute-1'],
+        )
+        self.assertIn('one of the hypervisors being drained', str(error))
+        self.assertEqual([], self.drain_writes())
+
+    def test_disable_reason_needs_disable_service(self):
+        self.assertRefusedWithoutCalls(
+            ['compute-1', '--disable-reason', 'x'], '--disable-service'
+        )
+
+    def test_microversion_gate(self):
+        fakes.set_compute_api_version(self.compute, '2.58')
+        self.assertRefusedWithoutCalls(['compute-1'], '2.59')
+
+    def test_drain_and_disable(self):
+        self.compute.servers.return_value = [self.bare]
+        self.compute.disable_service.return_value = None
+        disabled = compute_service(status='disabled', disabled_reason='reboot')
+        self.compute.services.side_effect = [
+            [compute_service()],
+            [disabled],
+        ]
+        self.compute.migrations.return_value = [
+            test_migrations.sdk_record(
+                9,
+                'completed',
+                server_id=self.bare.id,
+                source='compute-1',
+                # After the Date of the answers (see test_drain.response).
+                created=test_migrations.T0 + datetime.timedelta(seconds=1),
+            )
+        ]
+        moved = fakes.make_server(
+            'compute-2', id=self.bare.id, name='a-bare', compute_host='c2'
+        )
+        self.compute.get_server.return_value = moved
+        exit_code, output = self.run_command(
+            [
+                'compute-1',
+                '--timeout',
+                '10',
+                '--disable-service',
+                '--disable-reason',
+                'reboot',
+                '-f',
+                'value',
+                '-c',
+                'Result',
+                '-c',
+                'Destination',
+                '-c',
+                'Migration',
+            ]
+        )
+        self.assertEqual(0, exit_code)
+        self.assertEqual('migrated compute-2 9\n', output)
+        self.assertEqual(
+            'The compute service of compute-1 is disabled (reboot)\n',
+            self.stderr.getvalue(),
+        )
+        self.compute.disable_service.assert_called_once_with(
+            'service-compute-1', disabled_reason='reboot'
+        )
+
+
+class TestEvacuateHypervisorServers(DrainTestCase):
+    command_class = hypervisor_servers.EvacuateHypervisorServers
+
+    def test_refused_while_the_service_is_up(self):
+        error = self.assertRaises(
+            exceptions.CommandError, self.take_action, ['compute-1']
+        )
+        self.assertEqual(
+            'The compute service of compute-1 is up: evacuate only from a '
+            'hypervisor that is down. If compute-1 is really dead, mark it '
+            'down with: openstack compute service set --down compute-1 '
+            'nova-compute',
+            str(error),
+        )
+        self.assertEqual([], self.drain_writes())
+
+    def test_down_or_forced_down(self):
+        for service in [
+            compute_service(state='down'),
+            compute_service(forced_down=True),
+        ]:
+            self.compute.services.side_effect = None
+            self.compute.services.return_value = [service]
+            columns, rows = self.take_action(['compute-1', '--dry-run'])
+            self.assertEqual(
+                ['would evacuate', 'would evacuate'], [row[4] for row in rows]
+            )
