@@ -12,19 +12,21 @@
 
 """Functional tests: the real ``openstack`` CLI against a real nova-api.
 
-Each test process starts one sandbox
-(``osc_hypervisor_servers.tests.sandbox``) the first time a test needs it
-and stops it when the process exits. Tests never depend on each other's
-changes: each uses its own property keys and tags, and puts back any
-server state it changes.
+Each test process starts a sandbox (``osc_hypervisor_servers.tests.
+sandbox``) of each kind the first time a test needs it and stops it when
+the process exits. Tests never depend on each other's changes: each uses
+its own property keys and tags, and puts back any server state it
+changes. Tests that move servers use a cloud of their own (``drain``).
 """
 
 import atexit
 import json
+import re
 import subprocess
 import time
 import uuid
 
+import fixtures
 import testtools
 
 from osc_hypervisor_servers.tests import sandbox as nova_sandbox
@@ -32,39 +34,57 @@ from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 HOSTS = ('compute-1', 'compute-10', 'compute-2')
 SERVERS_PER_HOST = 3
 PROJECTS = 2
+#: The drain cloud: each test drains sources of its own, to spares.
+DRAIN_SOURCES = (
+    'drain-7', 'drain-70', 'rollback-1', 'submit-1', 'dead-1',
+    'faults-1', 'ctrl-c-1',
+)  # fmt: skip
+DRAIN_SPARES = ('spare-1', 'spare-2')
 
-_sandbox = None
-_sandbox_error = None
+_CLOUDS = {
+    'main': lambda: nova_sandbox.NovaSandbox(
+        HOSTS, servers_per_host=SERVERS_PER_HOST, projects=PROJECTS
+    ),
+    'drain': lambda: nova_sandbox.NovaSandbox(
+        DRAIN_SOURCES + DRAIN_SPARES, servers_per_host=0, projects=PROJECTS
+    ),
+}
+_sandboxes = {}
+_sandbox_errors = {}
 
 
-def sandbox():
-    """This process's sandbox, started on first use.
+def sandbox(kind='main'):
+    """This process's sandbox of ``kind``, started on first use.
 
     A sandbox that failed to start is not tried again for every test.
     """
-    global _sandbox, _sandbox_error
-    if _sandbox_error is not None:
-        raise RuntimeError('the nova sandbox did not start') from (
-            _sandbox_error
+    if kind in _sandbox_errors:
+        raise RuntimeError(f'the {kind} nova sandbox did not start') from (
+            _sandbox_errors[kind]
         )
-    if _sandbox is None:
+    if kind not in _sandboxes:
         try:
-            _sandbox = nova_sandbox.NovaSandbox(
-                HOSTS, servers_per_host=SERVERS_PER_HOST, projects=PROJECTS
-            ).start()
+            _sandboxes[kind] = _CLOUDS[kind]().start()
         except RuntimeError as error:
-            _sandbox_error = error
+            _sandbox_errors[kind] = error
             raise
-        atexit.register(_sandbox.stop)
-    return _sandbox
+        atexit.register(_sandboxes[kind].stop)
+    return _sandboxes[kind]
 
 
 class FunctionalTestCase(testtools.TestCase):
+    cloud = 'main'
+
     def setUp(self):
         super().setUp()
-        self.sandbox = sandbox()
+        self.sandbox = sandbox(self.cloud)
         # Unique per test, so that tests sharing the cloud stay apart.
         self.mark = 'f' + uuid.uuid4().hex[:8]
+        # Journals of this test's runs land here, not in the home.
+        self.state_home = self.useFixture(fixtures.TempDir()).path
+
+    def env(self, token=nova_sandbox.ADMIN_TOKEN):
+        return dict(self.sandbox.env(token), XDG_STATE_HOME=self.state_home)
 
     def openstack(self, *args, token=nova_sandbox.ADMIN_TOKEN):
         """Run the real CLI; return (exit code, stdout, stderr).
@@ -74,7 +94,7 @@ class FunctionalTestCase(testtools.TestCase):
         """
         process = subprocess.run(
             ['openstack', *args],
-            env=self.sandbox.env(token),
+            env=self.env(token),
             capture_output=True,
             text=True,
             timeout=600,
@@ -91,7 +111,7 @@ class FunctionalTestCase(testtools.TestCase):
         self.sandbox.reset_stats()
         process = subprocess.Popen(
             ['openstack', *args],
-            env=self.sandbox.env(),
+            env=self.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -194,3 +214,9 @@ class FunctionalTestCase(testtools.TestCase):
 
     def writes(self):
         return self.sandbox.stats()['writes']
+
+    def journal_of(self, stderr):
+        """The journal a run named on stderr."""
+        found = re.search(r'^Journal of this run: (.+)$', stderr, re.M)
+        self.assertIsNotNone(found, stderr)
+        return found.group(1)
