@@ -10,19 +10,22 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""Run ``openstack hypervisor servers set`` against an embedded real Nova.
+"""Run the maintenance workflow against an embedded real Nova.
 
 Starts a real nova-api with three fake hypervisors and a dozen servers on
-127.0.0.1 (no cloud needed), marks the servers of one hypervisor, and
-shows through ``openstack server list``/``show`` that they changed and
-the others did not. With ``--keep`` the cloud stays up for you to try
+127.0.0.1 (no cloud needed), then, on one hypervisor: marks its servers
+(``hypervisor servers set``), drains it (``migrate``) and undoes the
+marks (``restore``), showing each step through ``openstack server
+list``/``show``. With ``--keep`` the cloud stays up for you to try
 commands against it until Ctrl-C.
 """
 
 import argparse
+import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 
 from osc_hypervisor_servers.tests import sandbox as nova_sandbox
@@ -32,11 +35,17 @@ TARGET = 'compute-1'
 
 
 def run(env, *args, check=True):
-    """Run ``openstack`` (the one beside this Python: see ``env()``)."""
+    """Run ``openstack`` (the one beside this Python: see ``env()``);
+    return what it printed on stderr, which it also shows.
+    """
     print(f'\n$ openstack {shlex.join(args)}', flush=True)
-    process = subprocess.run(['openstack', *args], env=env)
+    process = subprocess.run(
+        ['openstack', *args], env=env, stderr=subprocess.PIPE, text=True
+    )
+    print(process.stderr, end='', file=sys.stderr, flush=True)
     if check and process.returncode != 0:
         sys.exit(f'demo: the command above failed ({process.returncode})')
+    return process.stderr
 
 
 def main():
@@ -55,30 +64,38 @@ def main():
         flush=True,
     )
     started = time.monotonic()
-    with nova_sandbox.NovaSandbox(
-        HOSTS, servers_per_host=args.servers_per_host, projects=2
-    ) as sandbox:
+    with (
+        nova_sandbox.NovaSandbox(
+            HOSTS, servers_per_host=args.servers_per_host, projects=2
+        ) as sandbox,
+        tempfile.TemporaryDirectory(prefix='demo-state-') as state,
+    ):
         print(f'Ready in {time.monotonic() - started:.0f} s.', flush=True)
-        env = sandbox.env()
+        # The demo's journals go to a temporary directory, not your home.
+        env = dict(sandbox.env(), XDG_STATE_HOME=state)
+        first = sandbox.servers[TARGET][0]
         run(env, 'hypervisor', 'list')
-        run(
+
+        print(f'\n1. Mark the servers of {TARGET}:')
+        stderr = run(
             env,
             'hypervisor', 'servers', 'set', TARGET,
             '--property', 'maintenance=2026-12-01',
             '--tag', 'maintenance',
             '--description', f'{TARGET} reboots on 2026-12-01 08:00 UTC',
         )  # fmt: skip
+        named = re.search(r'^Journal of this run: (.+)$', stderr, re.M)
+        if named is None:
+            sys.exit('demo: set named no journal')
+        journal = named[1]
         print(
             f'\nOnly the servers on {TARGET} carry the tag (not those on '
             f'compute-10, whose name starts the same):'
         )
         run(env, 'server', 'list', '--all-projects', '--tags', 'maintenance',
             '-c', 'ID', '-c', 'Name', '-c', 'Host')  # fmt: skip
-        run(env, 'server', 'list', '--all-projects', '--long',
-            '-c', 'Name', '-c', 'Host', '-c', 'Properties')  # fmt: skip
-        run(env, 'server', 'show', sandbox.servers[TARGET][0],
-            '-c', 'name', '-c', 'description', '-c', 'tags',
-            '-c', 'properties')  # fmt: skip
+        run(env, 'server', 'show', first, '-c', 'name', '-c', 'description',
+            '-c', 'tags', '-c', 'properties')  # fmt: skip
         print('\nThe same command again changes nothing:')
         sandbox.reset_stats()
         run(env, 'hypervisor', 'servers', 'set', TARGET,
@@ -88,13 +105,28 @@ def main():
             f'Write requests Nova received for that run: '
             f'{sandbox.stats()["writes"]}'
         )
+
+        print(f'\n2. Drain {TARGET}: every server moves, and says where:')
+        run(env, 'hypervisor', 'servers', 'migrate', TARGET,
+            '--disable-service', '--disable-reason', 'demo')  # fmt: skip
+        run(env, 'server', 'list', '--all-projects', '--long',
+            '-c', 'Name', '-c', 'Status', '-c', 'Host')  # fmt: skip
+
+        print(f'\n3. (maintenance)  4. Enable {TARGET} again:')
+        run(env, 'compute', 'service', 'set', '--enable', TARGET,
+            'nova-compute')  # fmt: skip
+
+        print('\n5. Undo the marks with the journal of step 1:')
+        run(env, 'hypervisor', 'servers', 'restore', journal)
+        run(env, 'server', 'show', first, '-c', 'name', '-c', 'description',
+            '-c', 'tags', '-c', 'properties')  # fmt: skip
         if args.keep:
             print(
                 '\nThe cloud keeps running. In another shell:\n\n'
                 f'  export OS_CLIENT_CONFIG_FILE={sandbox.clouds_yaml} '
                 'OS_CLOUD=sandbox\n'
-                '  openstack hypervisor servers unset compute-1 '
-                '--tag maintenance\n\n'
+                '  openstack hypervisor servers migrate compute-10 '
+                '--dry-run\n\n'
                 '(OS_CLOUD=sandbox-demo is a non-admin user.) '
                 'Ctrl-C stops it.',
                 flush=True,

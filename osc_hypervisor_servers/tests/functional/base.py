@@ -49,8 +49,8 @@ _CLOUDS = {
         DRAIN_SOURCES + DRAIN_SPARES, servers_per_host=0, projects=PROJECTS
     ),
 }
-_sandboxes = {}
-_sandbox_errors = {}
+_sandboxes: dict[str, nova_sandbox.NovaSandbox] = {}
+_sandbox_errors: dict[str, RuntimeError] = {}
 
 
 def sandbox(kind='main'):
@@ -218,5 +218,6 @@ class FunctionalTestCase(testtools.TestCase):
     def journal_of(self, stderr):
         """The journal a run named on stderr."""
         found = re.search(r'^Journal of this run: (.+)$', stderr, re.M)
-        self.assertIsNotNone(found, stderr)
+        if found is None:
+            self.fail(f'no journal named on stderr: {stderr}')
         return found.group(1)

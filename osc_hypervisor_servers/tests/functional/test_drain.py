@@ -212,7 +212,7 @@ class TestDrain(base.FunctionalTestCase):
         self.assertEqual(0, exit_code, stderr)
         self.assertGreater(stats['dropped'], 0, stats)
         self.assertEqual(
-            ['migrated'] * 3, [row['Result'] for row in rows], rows
+            ['migrated'] * 3, [row['Result'] for row in rows], str(rows)
         )
         for server_id in servers:
             # One move each, though some answers were lost.
@@ -236,7 +236,7 @@ class TestDrain(base.FunctionalTestCase):
         self.assertEqual(set(servers), set(results))
         moving = [s for s in servers if results[s] != 'not attempted']
         # The move in flight went on in Nova; the others never started.
-        self.assertEqual(1, len(moving), results)
+        self.assertEqual(1, len(moving), str(results))
         self.assertIn(results[moving[0]], ('in progress', 'migrated'))
         for server_id in servers:
             if server_id in moving:
