@@ -357,8 +357,15 @@ class MoveTask:
                 f'{self.source} ({server.status})',
                 record=record,
             )
-        kept_state = self.kind == moves.EVACUATE or (
-            server.status == self.server.status
+        awaiting_confirmation = (
+            self.kind == moves.COLD
+            and not self.options.confirm
+            and server.status == 'VERIFY_RESIZE'
+        )
+        kept_state = (
+            self.kind == moves.EVACUATE
+            or awaiting_confirmation
+            or server.status == self.server.status
         )
         if not kept_state or server.task_state:
             return self._result(
@@ -372,7 +379,7 @@ class MoveTask:
         details = f'{moves.DESCRIPTION[self.kind]} in {_elapsed(started)}'
         if self.kind == moves.EVACUATE:
             details += f', {server.status} on {where}'
-        elif server.status == 'VERIFY_RESIZE':
+        elif awaiting_confirmation:
             details += ', not confirmed (--no-confirm)'
         status = EVACUATED if self.kind == moves.EVACUATE else MIGRATED
         return self._result(status, details, destination=where, record=record)

@@ -349,8 +349,9 @@ def drain_servers(
     finally:
         watcher.close()
     LOG.debug('Migration lists while waiting: %d', watcher.polls)
-    problem = None if not drain.wait else _still_there(report, False)
-    return Outcome(selected.hypervisors, report, problem=problem)
+    return Outcome(
+        selected.hypervisors, report, problem=_still_there(report, False)
+    )
 
 
 def _disable(

