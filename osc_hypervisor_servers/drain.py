@@ -291,35 +291,35 @@ class MoveTask:
         started: float,
         deadline: float,
     ) -> executor.ServerResult:
-        record = self._wait(since, _DONE[self.kind], stop, deadline)
-        unfinished = self._unfinished(record, stop)
-        if unfinished is not None:
-            return unfinished
-        assert record is not None
-        if record.status in migrations.FAILED_STATUSES:
-            return self._failed(record, since)
-        if self.kind == moves.COLD and self.options.confirm:
+        ended = self._until(since, _DONE[self.kind], stop, deadline)
+        if (
+            self.kind == moves.COLD
+            and self.options.confirm
+            and (isinstance(ended, migrations.Record))
+        ):
             self._confirm(stop, deadline)
-            record = self._wait(
+            ended = self._until(
                 since, migrations.COLD_CONFIRMED, stop, deadline
             )
-            unfinished = self._unfinished(record, stop)
-            if unfinished is not None:
-                return unfinished
-            assert record is not None
-            if record.status in migrations.FAILED_STATUSES:
-                return self._failed(record, since)
-        return self._verify(record, started)
+        if isinstance(ended, migrations.Record):
+            return self._verify(ended, started)
+        return ended
 
-    def _unfinished(
-        self, record: migrations.Record | None, stop: threading.Event
-    ) -> executor.ServerResult | None:
-        if record is not None and (
-            record.status in _DONE[self.kind]
-            or record.status in migrations.COLD_CONFIRMED
-            or record.status in migrations.FAILED_STATUSES
-        ):
-            return None
+    def _until(
+        self,
+        since: datetime.datetime,
+        done: frozenset[str],
+        stop: threading.Event,
+        deadline: float,
+    ) -> migrations.Record | executor.ServerResult:
+        """The record once its status is in ``done``, or the row that
+        ends the task: failed, timed out, or in progress after Ctrl-C.
+        """
+        record = self._wait(since, done, stop, deadline)
+        if record is not None and record.status in done:
+            return record
+        if record is not None and record.status in migrations.FAILED_STATUSES:
+            return self._failed(record, since)
         where = record.describe() if record else 'no migration record yet'
         if stop.is_set():
             return self._result(
