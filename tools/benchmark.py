@@ -34,15 +34,34 @@ servers spread over 20 hypervisors (3 each, all named on the command
 line) and on 60 servers on one hypervisor, and the ratio of the two
 times.
 
+The ``drain`` case, in a sandbox of its own per N with exactly two
+hypervisors (so that the scheduler has one choice), N servers moved off
+one of them:
+
+* this command (``hypervisor servers migrate``) at the default
+  ``--parallel`` and at a few others (a sweep);
+* the loop ``openstack server list ... | xargs -n1 openstack server
+  migrate --live-migration --wait`` on a few servers, with its time per
+  server;
+* Nova's bound: N times the time of one live migration (raw API, polled
+  every 0.1 s; the mean of a few), as Nova runs one live migration per
+  compute at a time. Only part of a move is serialized (scheduling and
+  the checks before it are not), so a client that keeps several moves
+  in flight can come in under it.
+
 Usage: ``tox -e benchmark -- --help``; ``--cases breadth`` runs the
-breadth case alone.
+breadth case alone, ``--cases drain`` the drain case.
 """
 
 import argparse
 import concurrent.futures
+import datetime
+import json
 import os
 import platform
+import re
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -57,7 +76,7 @@ HOST = 'compute-1'
 # A second hypervisor whose name starts like the first: nothing on it
 # may change.
 NEIGHBOUR = 'compute-10'
-CASES = ('contenders', 'breadth')
+CASES = ('contenders', 'breadth', 'drain')
 # The breadth case: BREADTH_SERVERS servers on ONE_HYPERVISOR, and as
 # many spread evenly over the WIDE_HYPERVISORS.
 BREADTH_SERVERS = 60
@@ -65,6 +84,25 @@ ONE_HYPERVISOR = 'deep-1'
 WIDE_HYPERVISORS = [f'wide-{n:02}' for n in range(1, 21)]
 # Where the breadth case should be: breadth / one hypervisor.
 BREADTH_TARGET = 1.15
+# The drain case: the only two hypervisors of its sandbox; each
+# contender moves the servers from the one that holds them to the other.
+DRAIN_HOSTS = ('drain-a', 'drain-b')
+# Single live migrations timed with the raw API, after one to warm up.
+SINGLE_MOVES = 3
+SINGLE_POLL_SECONDS = 0.1
+SINGLE_TIMEOUT_SECONDS = 120
+# Nova runs this many live migrations per compute at a time (its
+# max_concurrent_live_migrations; in the sandbox, in the whole process).
+NOVA_LIVE_CONCURRENCY = 1
+# Where the drain case should be: the loop's time per server over this
+# command's, at least; this command over Nova's bound, at most.
+DRAIN_LOOP_TARGET = 3.0
+DRAIN_BOUND_TARGET = 1.2
+# What urllib3 logs when a request's connection does not fit back into
+# the pool.
+POOL_FULL = 'Connection pool is full'
+# What the migrate command logs with --debug.
+WATCH_POLLS = re.compile(r'Migration lists while waiting: (\d+)')
 
 
 class Bench:
@@ -80,10 +118,13 @@ class Bench:
         """Time ``function``; keep its row under ``key``.
 
         ``floor`` is the key of the row this one is compared to.
+        ``function`` may return a finished command line
+        (``subprocess.CompletedProcess``): the row then counts the
+        urllib3 "Connection pool is full" warnings on its stderr.
         """
         self.sandbox.reset_stats()
         started = time.perf_counter()
-        function()
+        result = function()
         seconds = time.perf_counter() - started
         stats = self.sandbox.stats()
         row = {
@@ -93,26 +134,46 @@ class Bench:
             'servers': servers or self.servers,
             'seconds': seconds,
             'requests': stats['total'],
+            'reads': stats['by_method'].get('GET', 0),
             'writes': stats['writes'],
+            'pool_full': None,
+            'result': result,
         }
+        if isinstance(result, subprocess.CompletedProcess):
+            row['pool_full'] = result.stderr.count(POOL_FULL)
         self.rows[key] = row
+        pool_full = (
+            ''
+            if row['pool_full'] is None
+            else f', {row["pool_full"]} "{POOL_FULL}" warnings'
+        )
         print(
             f'  {label}: {seconds:.1f} s, {stats["total"]} requests, '
-            f'{stats["writes"]} writes',
+            f'{stats["writes"]} writes{pool_full}',
             flush=True,
         )
         return row
 
-    def shell(self, command):
+    def shell(self, command, stdout=False):
+        """Run ``command`` in bash; exit the benchmark if it fails.
+
+        Returns the finished process, with its stderr (and its stdout,
+        when asked for).
+        """
         process = subprocess.run(
             ['bash', '-o', 'pipefail', '-c', command],
             env=self.env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
         if process.returncode != 0:
-            sys.exit(f'benchmark: {command!r} failed:\n{process.stderr}')
+            # The end of it: with --debug, stderr is long.
+            sys.exit(
+                f'benchmark: {command!r} failed '
+                f'(exit {process.returncode}):\n{process.stderr[-4000:]}'
+            )
+        return process
 
     def this_command(self, change, parallel=None, hypervisors=(HOST,)):
         options = ['--parallel', str(parallel)] if parallel else []
@@ -316,19 +377,333 @@ def run_breadth(args):
         return bench.rows
 
 
+def _or_dash(value):
+    return '-' if value is None else value
+
+
+class DrainBench(Bench):
+    """The drain case: servers moved between the two DRAIN_HOSTS."""
+
+    def servers_on(self):
+        """Every server, as Nova reports it, by host."""
+        by_host: dict[str, list[dict[str, Any]]] = {}
+        for server in self.sandbox.api_list(
+            '/servers/detail?all_tenants=1', 'servers'
+        ):
+            by_host.setdefault(server['OS-EXT-SRV-ATTR:host'], []).append(
+                server
+            )
+        return by_host
+
+    def expect(self, counts, when):
+        """Exit unless each host holds that many settled servers.
+
+        ``counts`` maps hosts to server counts; every server must be on
+        one of them, ACTIVE, with no task under way.
+        """
+        by_host = self.servers_on()
+        found = {host: len(servers) for host, servers in by_host.items()}
+        wanted = {host: count for host, count in counts.items() if count}
+        unsettled = [
+            f'{server["id"]} ({server["status"]}, task '
+            f'{server["OS-EXT-STS:task_state"]})'
+            for servers in by_host.values()
+            for server in servers
+            if server['status'] != 'ACTIVE'
+            or server['OS-EXT-STS:task_state'] is not None
+        ]
+        if found != wanted or unsettled:
+            sys.exit(
+                f'benchmark: {when}: expected servers per host {wanted}, '
+                f'found {found}; not settled: {unsettled or "none"}'
+            )
+        return by_host
+
+    def migrate(self, source, parallel=None):
+        """This command: drain ``source`` (with --debug, -f json).
+
+        --debug for its "Migration lists while waiting" line; the extra
+        logging cost no measurable time (20 servers: 24.4 and 25.0 s
+        with it, 23.5 and 25.0 s without).
+        """
+        options = ['--parallel', str(parallel)] if parallel else []
+        command = shlex.join(
+            ['openstack', '--debug', 'hypervisor', 'servers', 'migrate']
+            + [source, '-f', 'json']
+            + options
+        )
+        return lambda: self.shell(command, stdout=True)
+
+    def check_migrate(self, row, source, target):
+        """Exit unless every server of ``row``'s run was "migrated".
+
+        Keeps the number of migration lists the command made while
+        waiting (its --debug line) in the row.
+        """
+        process = row['result']
+        results = json.loads(process.stdout)
+        wrong = [
+            f'{result["ID"]}: {result["Result"]} {result["Details"]}'
+            for result in results
+            if result['Result'] != 'migrated'
+            or result['Destination'] != target
+        ]
+        if len(results) != self.servers or wrong:
+            sys.exit(
+                f'benchmark: {row["label"]}: {len(results)} rows for '
+                f'{self.servers} servers; not migrated to {target}: '
+                f'{wrong or "none"}'
+            )
+        polls = WATCH_POLLS.findall(process.stderr)
+        if len(polls) != 1:
+            sys.exit(
+                f'benchmark: {row["label"]}: expected one "Migration lists '
+                f'while waiting" line on stderr, found {len(polls)}'
+            )
+        row['polls'] = int(polls[0])
+        self.expect({target: self.servers}, f'after {row["label"]}')
+
+    def loop(self, source, count):
+        """OSC's own command, one process per server, waiting for each."""
+        return lambda: self.shell(
+            f'openstack server list --all-projects --host {source} '
+            f"-f value -c ID | awk 'NR <= {count}' | "
+            f'xargs -n1 openstack server migrate --live-migration --wait'
+        )
+
+    def live_migrate_once(self, server_id):
+        """One live migration with the raw API; returns a timed function.
+
+        The function posts os-migrateLive and polls the server's
+        migrations every SINGLE_POLL_SECONDS until the new record is
+        completed; it returns that record.
+        """
+        path = f'/os-migrations?instance_uuid={server_id}'
+        known = {
+            migration['uuid']
+            for migration in self.sandbox.api_list(path, 'migrations')
+        }
+
+        def run():
+            status, answer = self.sandbox.api(
+                'POST',
+                f'/servers/{server_id}/action',
+                {'os-migrateLive': {'host': None, 'block_migration': 'auto'}},
+            )
+            if status != 202:
+                sys.exit(f'benchmark: os-migrateLive: {status} {answer}')
+            deadline = time.monotonic() + SINGLE_TIMEOUT_SECONDS
+            while True:
+                status, answer = self.sandbox.api('GET', path)
+                if status != 200:
+                    sys.exit(f'benchmark: GET {path}: {status} {answer}')
+                ours = [
+                    migration
+                    for migration in answer['migrations']
+                    if migration['uuid'] not in known
+                ]
+                if ours and ours[0]['status'] == 'completed':
+                    return ours[0]
+                if ours and ours[0]['status'] in ('error', 'failed'):
+                    sys.exit(f'benchmark: live migration failed: {ours[0]}')
+                if time.monotonic() > deadline:
+                    sys.exit(f'benchmark: live migration too slow: {ours}')
+                time.sleep(SINGLE_POLL_SECONDS)
+
+        return run
+
+
+def _nova_seconds(record):
+    """From a migration record's creation to its last update, per Nova."""
+    created, updated = (
+        datetime.datetime.fromisoformat(record[key])
+        for key in ('created_at', 'updated_at')
+    )
+    return (updated - created).total_seconds()
+
+
+def run_drain(count, args):
+    """Drain a hypervisor of ``count`` servers: each contender in turn."""
+    first, second = DRAIN_HOSTS
+    other = {first: second, second: first}
+    print(
+        f'\nDrain: booting {count} servers on {first} (and none on '
+        f'{second})...',
+        flush=True,
+    )
+    started = time.perf_counter()
+    with nova_sandbox.NovaSandbox(
+        list(DRAIN_HOSTS), servers_per_host=0
+    ) as sandbox:
+        sandbox.boot(first, count)
+        print(f'  ready in {time.perf_counter() - started:.0f} s', flush=True)
+        sandbox.set_latency(args.latency_ms)
+        bench = DrainBench(
+            sandbox, count, hypervisor_servers.DEFAULT_DRAIN_PARALLEL
+        )
+        source = first
+        by_host = bench.expect({source: count}, 'after booting')
+        # Nova's bound: one server moved back and forth, the first move
+        # to warm up (the first live migration of a process is slower).
+        mover = by_host[source][0]['id']
+        moves = 1 + SINGLE_MOVES
+        moves += moves % 2  # it ends where it started
+        at = source
+        for move in range(moves):
+            function = bench.live_migrate_once(mover)
+            if 1 <= move <= SINGLE_MOVES:
+                row = bench.measure(
+                    f'single_{move}',
+                    f'one live migration, raw API ({at} to {other[at]})',
+                    function,
+                    servers=1,
+                )
+                row['nova_seconds'] = _nova_seconds(row['result'])
+            else:
+                function()
+            at = other[at]
+            status, answer = sandbox.api('GET', f'/servers/{mover}')
+            if answer['server']['OS-EXT-SRV-ATTR:host'] != at:
+                sys.exit(f'benchmark: {mover} is not on {at}: {answer}')
+        default = hypervisor_servers.DEFAULT_DRAIN_PARALLEL
+        runs = [('drain_default', f'default (--parallel {default})', None)]
+        runs += [
+            (f'drain_{parallel}', f'--parallel {parallel}', parallel)
+            for parallel in args.drain_sweep
+            if parallel != default
+        ]
+        for key, how, parallel in runs:
+            bench.expect({source: count}, f'before this, {how}')
+            row = bench.measure(
+                key,
+                f'this, {how}, {source} to {other[source]}',
+                bench.migrate(source, parallel),
+            )
+            bench.check_migrate(row, source, other[source])
+            source = other[source]
+        if args.drain_loop_servers:
+            loop_count = min(args.drain_loop_servers, count)
+            bench.expect({source: count}, 'before the loop')
+            bench.measure(
+                'drain_loop',
+                f'xargs loop of openstack server migrate ({loop_count})',
+                bench.loop(source, loop_count),
+                servers=loop_count,
+            )
+            # Had --wait not waited, the last server would still be on
+            # its way.
+            bench.expect(
+                {source: count - loop_count, other[source]: loop_count},
+                'after the loop',
+            )
+        return bench.rows
+
+
+def report_drain(count, rows):
+    header = (
+        f'{"drain run":<50} {"N":>4} {"seconds":>8} {"s/server":>8} '
+        f'{"requests":>8} {"GETs":>5} {"waits":>5} {"pool full":>9} '
+        f'{"x bound":>7}'
+    )
+    singles = [rows[f'single_{move}'] for move in range(1, SINGLE_MOVES + 1)]
+    single = statistics.mean(row['seconds'] for row in singles)
+    bound = count * single / NOVA_LIVE_CONCURRENCY
+    table = [
+        {
+            'label': f'one live migration, raw API (mean of {len(singles)})',
+            'servers': 1,
+            'seconds': single,
+            'requests': statistics.mean(row['requests'] for row in singles),
+            'reads': statistics.mean(row['reads'] for row in singles),
+            'polls': None,
+            'pool_full': None,
+        },
+        {
+            'label': f"Nova's bound: N x one / {NOVA_LIVE_CONCURRENCY}",
+            'servers': count,
+            'seconds': bound,
+            'requests': None,
+            'reads': None,
+            'polls': None,
+            'pool_full': None,
+        },
+    ]
+    table += [
+        row
+        for key, row in rows.items()
+        if key.startswith('drain_') and key != 'drain_loop'
+    ]
+    if 'drain_loop' in rows:
+        table.append(rows['drain_loop'])
+    print()
+    print(header)
+    print('-' * len(header))
+    for row in table:
+        per_server = row['seconds'] / row['servers']
+        requests = row['requests']
+        if isinstance(requests, float):
+            requests = f'{requests:.1f}'
+        reads = row['reads']
+        if isinstance(reads, float):
+            reads = f'{reads:.1f}'
+        print(
+            f'{row["label"]:<50} {row["servers"]:>4} '
+            f'{row["seconds"]:>8.1f} {per_server:>8.3f} '
+            f'{_or_dash(requests):>8} {_or_dash(reads):>5} '
+            f'{_or_dash(row.get("polls")):>5} '
+            f'{_or_dash(row["pool_full"]):>9} '
+            f'{per_server / (bound / count):>7.2f}'
+        )
+    this = rows['drain_default']
+    this_per_server = this['seconds'] / count
+    ratio = this['seconds'] / bound
+    print(
+        f'N={count}: this (default) / Nova\'s bound: {ratio:.2f}x '
+        f'({this["seconds"]:.1f} s against {bound:.1f} s; target <= '
+        f'{DRAIN_BOUND_TARGET}x: {_verdict(ratio <= DRAIN_BOUND_TARGET)})'
+    )
+    loop = rows.get('drain_loop')
+    if loop:
+        loop_per_server = loop['seconds'] / loop['servers']
+        ratio = loop_per_server / this_per_server
+        print(
+            f'N={count}: xargs loop per server / this per server: '
+            f'{ratio:.1f}x ({loop_per_server:.2f} s against '
+            f'{this_per_server:.3f} s; target >= {DRAIN_LOOP_TARGET:g}x: '
+            f'{_verdict(ratio >= DRAIN_LOOP_TARGET)})'
+        )
+    times = ', '.join(f'{row["seconds"]:.2f}' for row in singles)
+    nova = ', '.join(f'{row["nova_seconds"]:.2f}' for row in singles)
+    print(
+        f'N={count}: one live migration: {single:.2f} s ({times} s, POST '
+        f'to "completed" seen; per Nova\'s records, created to completed: '
+        f'{nova} s)'
+    )
+    print(
+        f'N={count}: migration lists while waiting (this, default): '
+        f'{this["polls"]} for {this["seconds"]:.1f} s'
+    )
+
+
+def _verdict(met):
+    return 'met' if met else 'MISSED'
+
+
 def machine(args):
     return (
         f'Machine: {os.cpu_count()} cores, Python '
         f'{platform.python_version()}, {platform.machine()}; Nova '
         f'sandbox on 127.0.0.1 with {args.latency_ms:g} ms added to every '
-        f'request; default --parallel {args.parallel}.'
+        f'request; default --parallel {args.parallel} (set, unset), '
+        f'{hypervisor_servers.DEFAULT_DRAIN_PARALLEL} per source host '
+        f'(migrate).'
     )
 
 
 def report(rows_by_count):
     header = (
         f'{"run":<50} {"N":>4} {"seconds":>8} {"s/server":>8} '
-        f'{"requests":>8} {"writes":>6} {"x floor":>7}'
+        f'{"requests":>8} {"writes":>6} {"x floor":>7} {"pool full":>9}'
     )
     for count, rows in rows_by_count.items():
         print()
@@ -341,7 +716,8 @@ def report(rows_by_count):
             print(
                 f'{row["label"]:<50} {row["servers"]:>4} '
                 f'{row["seconds"]:>8.1f} {per_server:>8.3f} '
-                f'{row["requests"]:>8} {row["writes"]:>6} {ratio:>7.1f}'
+                f'{row["requests"]:>8} {row["writes"]:>6} {ratio:>7.1f} '
+                f'{_or_dash(row["pool_full"]):>9}'
             )
         host_meta = rows['host_meta']
         default_meta = rows['default_meta']
@@ -421,20 +797,53 @@ def main():
         default=[],
         help='contenders: also time these --parallel values, e.g. 2,4,16',
     )
+    parser.add_argument(
+        '--drain-servers',
+        type=lambda value: [int(n) for n in value.split(',') if n],
+        default=[20, 60],
+        help='drain: server counts on the hypervisor drained, comma '
+        'separated (default: 20,60)',
+    )
+    parser.add_argument(
+        '--drain-loop-servers',
+        type=int,
+        default=10,
+        help='drain: servers for the xargs loop of openstack server '
+        'migrate (0: skip it)',
+    )
+    parser.add_argument(
+        '--drain-sweep',
+        type=lambda value: [int(n) for n in value.split(',') if n],
+        default=[1, 3, 4],
+        help='drain: also time migrate at these --parallel values, each '
+        'a full drain (default: 1,3,4; "" to skip)',
+    )
     args = parser.parse_args()
     unknown = set(args.cases) - set(CASES)
     if unknown:
         parser.error(f'unknown --cases {",".join(sorted(unknown))}')
+    load_before = os.getloadavg()
     rows_by_count = {}
     if 'contenders' in args.cases:
         for count in map(int, args.servers.split(',')):
             rows_by_count[count] = run_for(count, args)
     breadth_rows = run_breadth(args) if 'breadth' in args.cases else None
+    drain_rows = {}
+    if 'drain' in args.cases:
+        for count in args.drain_servers:
+            drain_rows[count] = run_drain(count, args)
     print()
     print(machine(args))
+    print(
+        f'Load average (1, 5, 15 min): before '
+        f'{", ".join(f"{n:.2f}" for n in load_before)}; after '
+        f'{", ".join(f"{n:.2f}" for n in os.getloadavg())}.'
+    )
     report(rows_by_count)
     if breadth_rows:
         report_breadth(breadth_rows)
+    for count, rows in drain_rows.items():
+        report_drain(count, rows)
 
 
 if __name__ == '__main__':
