@@ -50,9 +50,10 @@ LOG = logging.getLogger(__name__)
 MAX_PARALLEL = 64
 DEFAULT_PARALLEL = 10
 # Per source host: Nova runs one live migration per compute at a time by
-# default (max_concurrent_live_migrations) and queues the rest; a second
-# one waiting keeps the host busy. See the performance page.
-DEFAULT_DRAIN_PARALLEL = 2
+# default (max_concurrent_live_migrations) and queues the rest. Two moves
+# queued behind the running one keep the host busy while a finished move
+# is seen and the next one submitted; see the performance page.
+DEFAULT_DRAIN_PARALLEL = 3
 DEFAULT_TIMEOUT = 1800
 INTERRUPTED_EXIT_CODE = 130
 
