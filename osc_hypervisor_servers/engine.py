@@ -327,9 +327,7 @@ def drain_servers(
         retry=retry,
         watcher=watcher,
         clock=clock,
-        microversion=version.for_actions(
-            compute, version.DRAIN_TESTED_MAXIMUM
-        ),
+        microversion=version.negotiated(compute),
         wait=drain.wait,
         confirm=drain.confirm,
         timeout=drain.timeout,

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 import dataclasses
 import math
+import os
 
 from openstack.compute.v2 import _proxy
 from osc_lib import exceptions
@@ -108,23 +109,39 @@ def find_by_id(
     return found
 
 
-def _cheaper_everywhere(
-    compute: _proxy.Proxy,
+def _listing_plan(
     found: Sequence[hypervisors_module.Hypervisor],
-    retry: retry_module.RetryPolicy,
-) -> bool:
-    """Whether listing every server costs Nova less than a listing per
-    hypervisor: when the hypervisors hold most of the cloud's servers.
+    everyone: Sequence[hypervisors_module.Hypervisor] | None,
+    counts: hypervisors_module.CloudCounts | None,
+) -> servers_module.Everywhere | None:
+    """One listing of every server, narrowed to the names' common
+    prefix, when it costs Nova less than a listing per hypervisor: when
+    the hypervisors hold most of the servers it would return.
     """
-    counts = [hypervisor.running_vms for hypervisor in found]
-    if len(found) < 2 or None in counts:
-        return False
-    total = hypervisors_module.servers_in_cloud(compute, retry)
-    if total is None:
-        return False
-    elsewhere = total - sum(count or 0 for count in counts)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    return elsewhere < SERVERS_PER_REQUEST * (len(found) - pages)
+    on_them = [hypervisor.running_vms for hypervisor in found]
+    if counts is None or len(found) < 2 or None in on_them:
+        return None
+    selected = {hypervisor.id for hypervisor in found}
+    prefix = os.path.commonprefix([hypervisor.name for hypervisor in found])
+    if everyone is not None:
+        returned = sum(
+            hypervisor.running_vms or 0
+            for hypervisor in everyone
+            if hypervisor.name.startswith(prefix)
+        )
+        elsewhere = sum(
+            hypervisor.running_vms or 0
+            for hypervisor in everyone
+            if hypervisor.name.startswith(prefix)
+            and hypervisor.id not in selected
+        )
+    else:
+        returned = counts.servers
+        elsewhere = counts.servers - sum(count or 0 for count in on_them)
+    pages = max(1, math.ceil(returned / PAGE_SIZE))
+    if elsewhere >= SERVERS_PER_REQUEST * (len(found) - pages):
+        return None
+    return servers_module.Everywhere(node_prefix=prefix)
 
 
 def select(
@@ -133,12 +150,22 @@ def select(
     retry: retry_module.RetryPolicy,
     workers: int,
 ) -> Selected:
+    # Nova's counts decide how to read, when there is a choice.
+    lookups = len(selection.hypervisors) + len(selection.matching)
+    counts = None
+    everyone = None
+    if lookups > 1:
+        counts = hypervisors_module.cloud_counts(compute, retry)
+        everyone = hypervisors_module.everyone_if_cheaper(
+            compute, lookups, counts, retry
+        )
     found = hypervisors_module.resolve(
         compute,
         selection.hypervisors,
         selection.matching,
         retry,
         workers=workers,
+        everyone=everyone,
     )
     return Selected(
         found,
@@ -149,6 +176,6 @@ def select(
             status=selection.status,
             project_id=selection.project_id,
             workers=workers,
-            everywhere=_cheaper_everywhere(compute, found, retry),
+            everywhere=_listing_plan(found, everyone, counts),
         ),
     )

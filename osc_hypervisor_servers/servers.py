@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 import dataclasses
 import logging
+from typing import Any
 
 from openstack import exceptions as sdk_exceptions
 from openstack.compute.v2 import _proxy
@@ -31,6 +32,7 @@ from openstack.compute.v2 import server as sdk_server
 from osc_hypervisor_servers import concurrency
 from osc_hypervisor_servers import hypervisors as hypervisors_module
 from osc_hypervisor_servers import retry as retry_module
+from osc_hypervisor_servers import version
 
 LOG = logging.getLogger(__name__)
 
@@ -51,6 +53,22 @@ class ServerState:
     metadata: Mapping[str, str]
     tags: frozenset[str]
     description: str | None
+
+
+def from_nova(server: Mapping[str, Any]) -> ServerState:
+    """A server as ``GET /servers/detail`` shows it (admin fields)."""
+    return ServerState(
+        id=server['id'],
+        name=server.get('name') or '',
+        project_id=server.get('tenant_id') or '',
+        hypervisor_hostname=server.get('OS-EXT-SRV-ATTR:hypervisor_hostname'),
+        compute_host=server.get('OS-EXT-SRV-ATTR:host'),
+        status=server.get('status') or '',
+        task_state=server.get('OS-EXT-STS:task_state'),
+        metadata=dict(server.get('metadata') or {}),
+        tags=frozenset(server.get('tags') or ()),
+        description=server.get('description'),
+    )
 
 
 def from_sdk(server: sdk_server.Server) -> ServerState:
@@ -79,16 +97,52 @@ def read_server(
 
 
 def _query(
-    host: str, node: str, status: str | None, project_id: str | None
+    status: str | None, project_id: str | None, **place: str
 ) -> dict[str, str]:
-    # Keyword names are openstacksdk's, which drops unknown ones silently:
-    # "host=" instead of "compute_host=" would list every server.
-    query = {'compute_host': host, 'node': node}
+    # Nova's own names: host and node are admin-only filters that Nova
+    # drops silently for anyone else, who would get their own servers.
+    query = {'all_tenants': '1', **place}
     if status:
         query['status'] = status
     if project_id:
         query['project_id'] = project_id
     return query
+
+
+def _detailed_listing(
+    compute: _proxy.Proxy,
+    retry: retry_module.RetryPolicy,
+    query: dict[str, str],
+) -> list[ServerState]:
+    """``GET /servers/detail``, every page, as snapshots.
+
+    Read as JSON, not through openstacksdk: building its Server resources
+    costs about 4 ms of client CPU a server (measured: 1.0 s for 120
+    servers, against 0.6 s for the request and its JSON).
+    """
+    microversion = version.negotiated(compute)
+    found: list[ServerState] = []
+    marker = None
+    while True:
+        page_query = dict(query, marker=marker) if marker else query
+
+        def page(page_query: dict[str, str] = page_query) -> Any:
+            response = compute.get(
+                '/servers/detail', params=page_query, microversion=microversion
+            )
+            sdk_exceptions.raise_from_response(response)
+            return response.json()
+
+        answer = retry.call(page)
+        servers = answer.get('servers') or []
+        found.extend(map(from_nova, servers))
+        pages_on = any(
+            link.get('rel') == 'next'
+            for link in answer.get('servers_links') or ()
+        )
+        if not (servers and pages_on):
+            return found
+        marker = servers[-1]['id']
 
 
 def list_servers(
@@ -98,7 +152,7 @@ def list_servers(
     status: str | None = None,
     project_id: str | None = None,
     workers: int = 1,
-    everywhere: bool = False,
+    everywhere: Everywhere | None = None,
 ) -> list[ServerState]:
     """Every server on ``hypervisors``, across all projects, each once.
 
@@ -109,8 +163,10 @@ def list_servers(
     of ``hypervisors``. With ``everywhere``, one listing of every server
     (paged) replaces the listings per hypervisor; the result is the same.
     """
-    if everywhere:
-        return _everywhere(compute, hypervisors, retry, status, project_id)
+    if everywhere is not None:
+        return _everywhere(
+            compute, hypervisors, retry, status, project_id, everywhere
+        )
 
     def listing(
         hypervisor: hypervisors_module.Hypervisor,
@@ -118,15 +174,12 @@ def list_servers(
         if hypervisor.host is None:
             # A node without a compute service runs no server.
             return []
-        query = _query(hypervisor.host, hypervisor.name, status, project_id)
-        listed = retry.call(
-            lambda: list(
-                compute.servers(details=True, all_projects=True, **query)
-            )
+        query = _query(
+            status, project_id, host=hypervisor.host, node=hypervisor.name
         )
         return [
             server
-            for server in map(from_sdk, listed)
+            for server in _detailed_listing(compute, retry, query)
             if _selected(server, hypervisor, status, project_id)
         ]
 
@@ -137,28 +190,44 @@ def list_servers(
     return list(found.values())
 
 
+@dataclasses.dataclass(frozen=True)
+class Everywhere:
+    """One listing of every server, instead of one per hypervisor."""
+
+    #: What every selected hypervisor's name starts with; Nova is asked
+    #: only for servers on such nodes.
+    node_prefix: str = ''
+
+    def node_filter(self) -> dict[str, str]:
+        # "node" is a regular expression to Nova (MySQL, PostgreSQL and
+        # SQLite alike): anchored, with every character but ASCII letters
+        # and digits escaped, it matches the prefix and nothing else. No
+        # "|": Nova escapes it on MySQL. Outside ASCII: no filter.
+        prefix = self.node_prefix
+        if not prefix or not prefix.isascii():
+            return {}
+        return {
+            'node': '^'
+            + ''.join(c if c.isalnum() else '\\' + c for c in prefix)
+        }
+
+
 def _everywhere(
     compute: _proxy.Proxy,
     hypervisors: Sequence[hypervisors_module.Hypervisor],
     retry: retry_module.RetryPolicy,
     status: str | None,
     project_id: str | None,
+    everywhere: Everywhere,
 ) -> list[ServerState]:
-    query = {'status': status, 'project_id': project_id}
-    listed = retry.call(
-        lambda: list(
-            compute.servers(
-                details=True,
-                all_projects=True,
-                **{key: value for key, value in query.items() if value},
-            )
-        )
+    listed = _detailed_listing(
+        compute, retry, _query(status, project_id, **everywhere.node_filter())
     )
     # A node is named uniquely on its compute host.
     on_each: dict[tuple[str, str | None], list[ServerState]] = {
         (hypervisor.name, hypervisor.host): [] for hypervisor in hypervisors
     }
-    for server in map(from_sdk, listed):
+    for server in listed:
         place = (server.hypervisor_hostname or '', server.compute_host)
         if place in on_each and _matches(server, status, project_id):
             on_each[place].append(server)

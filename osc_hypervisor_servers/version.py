@@ -36,16 +36,16 @@ HYPERVISOR_LOOKUP = '2.53'
 #: auto`` (2.25), a live migration's target checked by the scheduler
 #: (2.30), a cold migration's target (2.56).
 MIGRATION_WATCH = '2.59'
-#: The highest microversion the drain was tested with; moves are sent
-#: at the session's version, up to this one. From 2.95 an evacuated
-#: server stays stopped.
-DRAIN_TESTED_MAXIMUM = '2.100'
+#: The highest microversion this plugin was tested with (nova 34);
+#: the server listing and the moves are sent at the session's version,
+#: up to this one. From 2.95 an evacuated server stays stopped.
+TESTED_MAXIMUM = '2.100'
 EVACUATION_KEEPS_STOPPED = '2.95'
 
 
-def for_actions(compute: _proxy.Proxy, maximum: str) -> str:
-    """The microversion to send actions at: the session's, up to
-    ``maximum`` (a version pinned lower wins).
+def negotiated(compute: _proxy.Proxy, maximum: str = TESTED_MAXIMUM) -> str:
+    """The session's microversion, up to ``maximum`` (a version pinned
+    lower wins): what openstacksdk itself would send.
     """
     from openstack import utils as sdk_utils
 

@@ -13,6 +13,7 @@
 """Fakes for unit tests: a mocked SDK compute proxy and SDK resources."""
 
 import itertools
+import json
 from unittest import mock
 import uuid
 
@@ -161,7 +162,58 @@ def make_compute(version='2.100'):
     compute.get_endpoint.return_value = ENDPOINT
     compute.hypervisors.return_value = []
     compute.servers.return_value = []
+    compute.get.side_effect = _nova_get(compute)
     return compute
+
+
+# Nova's filters of GET /servers/detail, and openstacksdk's names for them.
+_SERVER_FILTERS = {
+    'host': 'compute_host',
+    'node': 'node',
+    'status': 'status',
+    'project_id': 'project_id',
+}
+
+
+def json_response(body, status_code=200):
+    response = requests.Response()
+    response.status_code = status_code
+    response.headers['Content-Type'] = 'application/json'
+    response._content = json.dumps(body).encode()
+    return response
+
+
+def _nova_get(compute):
+    """``compute.get``: the server listing answers from ``compute.servers``
+    (a mock of the SDK's name-for-name listing, which tests set up);
+    any other path answers ``compute.get.return_value``.
+    """
+
+    def get(url, params=None, microversion=None, **kwargs):
+        if url != '/servers/detail':
+            return compute.get.return_value
+        params = dict(params or {})
+        if params.pop('all_tenants', None) != '1':
+            raise AssertionError(f'not all projects: {params}')
+        params.pop('marker', None)
+        unknown = set(params) - set(_SERVER_FILTERS)
+        if unknown:
+            raise AssertionError(f'not a filter Nova knows: {unknown}')
+        listed = compute.servers(
+            details=True,
+            all_projects=True,
+            **{_SERVER_FILTERS[key]: value for key, value in params.items()},
+        )
+        return json_response(
+            {
+                'servers': [
+                    server.to_dict(computed=False, original_names=True)
+                    for server in listed
+                ]
+            }
+        )
+
+    return get
 
 
 def set_compute_api_version(compute, version, pinned=True):

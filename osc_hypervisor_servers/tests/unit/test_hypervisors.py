@@ -124,6 +124,58 @@ class TestResolve(fakes.ComputeTestCase):
         self.assertEqual(names, [h.name for h in found])
         self.assertEqual(6, self.compute.hypervisors.call_count)
 
+    def test_one_listing_when_the_references_are_much_of_the_cloud(self):
+        everyone = [HYPERVISOR_1, HYPERVISOR_10, HYPERVISOR_2]
+        self.compute.hypervisors.return_value = everyone
+        counts = hypervisors.CloudCounts(hypervisors=6, servers=30)
+        listed = hypervisors.everyone_if_cheaper(
+            self.compute, 3, counts, self.retry
+        )
+        found = hypervisors.resolve(
+            self.compute,
+            ['compute-2', HYPERVISOR_1.id],
+            ['-1'],
+            self.retry,
+            workers=4,
+            everyone=listed,
+        )
+        self.assertEqual(
+            ['compute-2', 'compute-1', 'compute-10'], [h.name for h in found]
+        )
+        self.compute.hypervisors.assert_called_once_with(
+            details=True, microversion='2.53'
+        )
+        self.fetch.assert_not_called()
+        # The same rules: an unknown name, a name two hypervisors share.
+        for reference, words in [
+            ('compute-9', "No hypervisor with ID or hostname 'compute-9'"),
+            ('compute', "No hypervisor with ID or hostname 'compute'"),
+        ]:
+            error = self.assertRaises(
+                exceptions.CommandError,
+                hypervisors.resolve,
+                self.compute,
+                [reference, 'compute-1'],
+                (),
+                self.retry,
+                everyone=listed,
+            )
+            self.assertIn(words, str(error))
+
+    def test_lookups_when_the_cloud_is_large(self):
+        self.assertIsNone(
+            hypervisors.everyone_if_cheaper(
+                self.compute,
+                2,
+                hypervisors.CloudCounts(hypervisors=1000, servers=9000),
+                self.retry,
+            )
+        )
+        self.assertIsNone(
+            hypervisors.everyone_if_cheaper(self.compute, 9, None, self.retry)
+        )
+        self.compute.hypervisors.assert_not_called()
+
     def test_first_error_in_order_is_raised(self):
         def lookup(details, hypervisor_hostname_pattern, microversion):
             if hypervisor_hostname_pattern != 'compute-1':

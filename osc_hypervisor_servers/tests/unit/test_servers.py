@@ -21,23 +21,6 @@ COMPUTE_10 = hypervisors.Hypervisor('id-10', 'compute-10', 'host-a')
 
 
 class TestListServers(fakes.ComputeTestCase):
-    def test_query_uses_sdk_filter_names(self):
-        servers.list_servers(
-            self.compute,
-            [COMPUTE_1],
-            self.retry,
-            status='ACTIVE',
-            project_id='project-a',
-        )
-        self.compute.servers.assert_called_once_with(
-            details=True,
-            all_projects=True,
-            compute_host='host-a',
-            node='compute-1',
-            status='ACTIVE',
-            project_id='project-a',
-        )
-
     def test_server_of_another_hypervisor_is_dropped(self):
         # "node" is a regex to Nova: compute-1 also matches compute-10.
         mine = fakes.make_server('compute-1')
@@ -130,6 +113,48 @@ class TestListServers(fakes.ComputeTestCase):
             [], servers.list_servers(self.compute, [orphan], self.retry)
         )
         self.compute.servers.assert_not_called()
+
+    def test_novas_own_filter_names_at_the_session_version(self):
+        servers.list_servers(
+            self.compute, [COMPUTE_1], self.retry, status='ACTIVE'
+        )
+        self.compute.get.assert_called_once_with(
+            '/servers/detail',
+            params={
+                'all_tenants': '1',
+                'host': 'host-a',
+                'node': 'compute-1',
+                'status': 'ACTIVE',
+            },
+            microversion='2.100',
+        )
+
+    def test_pages_are_followed(self):
+        first = fakes.make_server(name='first')
+        second = fakes.make_server(name='second')
+
+        def page(url, params, microversion):
+            if 'marker' not in params:
+                return fakes.json_response(
+                    {
+                        'servers': [
+                            first.to_dict(computed=False, original_names=True)
+                        ],
+                        'servers_links': [{'rel': 'next', 'href': 'x'}],
+                    }
+                )
+            self.assertEqual(first.id, params['marker'])
+            return fakes.json_response(
+                {
+                    'servers': [
+                        second.to_dict(computed=False, original_names=True)
+                    ]
+                }
+            )
+
+        self.compute.get.side_effect = page
+        listed = servers.list_servers(self.compute, [COMPUTE_1], self.retry)
+        self.assertEqual(['first', 'second'], [s.name for s in listed])
 
     def test_listing_retried_on_transient_fault(self):
         server = fakes.make_server()
