@@ -229,6 +229,37 @@ class TestSetThenRestore(JournalTestCase):
         self.assertEqual(original, self.states(servers))
 
 
+class TestRestoreAfterChanges(JournalTestCase):
+    def test_a_server_deleted_since_is_reported_not_a_crash(self):
+        (doomed,) = self.sandbox.boot('compute-2', 1)
+        self.addCleanup(self.sandbox.api, 'DELETE', f'/servers/{doomed}')
+        others = [s for s in self.servers_on('compute-2') if s != doomed]
+        self.put_back(others)
+        exit_code, rows, stderr = self.hypervisor_servers(
+            'set', 'compute-2', '--property', f'{self.mark}=1'
+        )
+        self.assertEqual(0, exit_code, stderr)
+        self.api('DELETE', f'/servers/{doomed}')
+        self.wait_until_gone(doomed)
+        exit_code, rows, stderr = self.hypervisor_servers(
+            'restore', self.journal_of(stderr)
+        )
+        self.assertEqual(0, exit_code, stderr)
+        results = {row['ID']: (row['Result'], row['Details']) for row in rows}
+        self.assertEqual(
+            ('gone', 'the server no longer exists'), results[doomed]
+        )
+        for server_id in others:
+            self.assertEqual('changed', results[server_id][0])
+            self.assertNotIn(self.mark, self.server(server_id)['metadata'])
+
+    def wait_until_gone(self, server_id, timeout=60):
+        deadline = time.monotonic() + timeout
+        while self.sandbox.api('GET', f'/servers/{server_id}')[0] != 404:
+            self.assertLess(time.monotonic(), deadline, 'never deleted')
+            time.sleep(0.2)
+
+
 class TestExactCharacters(JournalTestCase):
     def test_non_ascii_tags_are_refused_before_any_write(self):
         self.assertRefusedWithoutWrites(
