@@ -290,12 +290,6 @@ class Watcher:
             finally:
                 watched.waiters -= 1
 
-    def latest(
-        self, server_id: str, migration_type: str, since: datetime.datetime
-    ) -> Record | None:
-        with self._changed:
-            return self._latest(server_id, migration_type, since)
-
     def learn(self, records: Iterable[Record]) -> None:
         with self._changed:
             for record in records:
