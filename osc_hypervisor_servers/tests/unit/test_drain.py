@@ -180,6 +180,30 @@ class TestMoveTask(fakes.ComputeTestCase):
             [{'migrate': None}, {'confirmResize': None}], self.posts()
         )
 
+    def test_lost_answer_of_a_confirmation_that_landed(self):
+        self.compute.post.side_effect = [
+            response(),
+            ksa_exceptions.ConnectFailure('connection reset'),
+        ]
+        self.where = [
+            self.sdk_server('dst-1', 'VERIFY_RESIZE'),
+            # Read after the lost answer: no longer waiting to be
+            # confirmed, so it is not confirmed twice.
+            self.sdk_server(
+                'dst-1', 'SHUTOFF', task_state='resize_confirming'
+            ),
+            self.sdk_server('dst-1', 'SHUTOFF'),
+        ]
+        result = self.run_task(
+            'cold',
+            FakeWatcher(cold(6, 'finished'), cold(6, 'confirmed')),
+            status='SHUTOFF',
+        )
+        self.assertEqual(drain.MIGRATED, result.status, result.details)
+        self.assertEqual(
+            [{'migrate': None}, {'confirmResize': None}], self.posts()
+        )
+
     def test_no_confirm_leaves_verify_resize(self):
         self.where = [self.sdk_server('dst-1', 'VERIFY_RESIZE')]
         watcher = FakeWatcher(cold(6, 'finished'))
