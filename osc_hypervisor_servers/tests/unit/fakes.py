@@ -10,10 +10,20 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""Fakes for unit tests: a mocked SDK compute proxy and SDK resources."""
+"""Fakes for unit tests: a mocked SDK compute proxy, and the Nova it reads.
 
+The plugin reads servers as JSON (``compute.get('/servers/detail')`` and
+``compute.get('/servers/{id}')``); :class:`FakeNova` answers those reads
+from the servers a test gives it, with Nova's own filters, and records
+each listing's query. Everything else (hypervisors, services,
+migrations, writes) is the proxy's mocked methods.
+"""
+
+import datetime
 import itertools
 import json
+import re
+import threading
 from unittest import mock
 import uuid
 
@@ -23,16 +33,21 @@ from keystoneauth1 import session as ksa_session
 from openstack import exceptions as sdk_exceptions
 from openstack.compute.v2 import _proxy
 from openstack.compute.v2 import hypervisor as sdk_hypervisor
+from openstack.compute.v2 import migration as sdk_migration
 from openstack.compute.v2 import server as sdk_server
+from openstack.compute.v2 import service as sdk_service
 from osc_lib.test import base
 import requests
 import testtools
 
-from osc_hypervisor_servers import retry
-from osc_hypervisor_servers import servers
+from osc_hypervisor_servers.core import model
+from osc_hypervisor_servers.runner import retrying
 
 _server_numbers = itertools.count(1)
 ENDPOINT = 'https://nova.example:8774/v2.1'
+#: The Date of every fake answer: Nova's clock.
+NOVA_NOW = datetime.datetime(2026, 12, 1, 8, 0, 0)
+NOVA_DATE = 'Tue, 01 Dec 2026 08:00:00 GMT'
 
 
 class PrivateStateHome(fixtures.Fixture):
@@ -45,29 +60,74 @@ class PrivateStateHome(fixtures.Fixture):
         )
 
 
-def make_hypervisor(name, host=None, hypervisor_id=None):
+def make_hypervisor(name, host=None, hypervisor_id=None, running_vms=None):
     return sdk_hypervisor.Hypervisor.existing(
         id=hypervisor_id or str(uuid.uuid4()),
         name=name,
         service_details={'host': host or name},
+        running_vms=running_vms,
     )
 
 
-def make_server(hypervisor='compute-1', **attrs):
+def nova_server(
+    hypervisor='compute-1',
+    server_id=None,
+    name=None,
+    project_id='project-a',
+    status='ACTIVE',
+    task_state=None,
+    metadata=None,
+    tags=(),
+    description=None,
+    compute_host=None,
+):
+    """A server as Nova's JSON shows it to an admin."""
     number = next(_server_numbers)
-    values = {
-        'id': f'server-{number:04d}',
-        'name': f'vm-{number}',
-        'project_id': 'project-a',
-        'hypervisor_hostname': hypervisor,
-        'compute_host': hypervisor,
-        'status': 'ACTIVE',
-        'metadata': {},
-        'tags': [],
-        'description': None,
+    return {
+        'id': server_id or f'server-{number:04d}',
+        'name': f'vm-{number}' if name is None else name,
+        'tenant_id': project_id,
+        'OS-EXT-SRV-ATTR:hypervisor_hostname': hypervisor,
+        'OS-EXT-SRV-ATTR:host': compute_host or hypervisor,
+        'status': status,
+        'OS-EXT-STS:task_state': task_state,
+        'metadata': dict(metadata or {}),
+        'tags': list(tags),
+        'description': description,
     }
-    values.update(attrs)
-    return sdk_server.Server.existing(**values)
+
+
+def server_state(server_id='s1', name=None, hypervisor='compute-1', **attrs):
+    """A listed server, as planning and execution see it."""
+    return model.ServerState.from_nova(
+        nova_server(
+            hypervisor,
+            server_id=server_id,
+            name=name or server_id,
+            project_id='p',
+            **attrs,
+        )
+    )
+
+
+def json_response(body, status_code=200, headers=None):
+    response = requests.Response()
+    response.status_code = status_code
+    response.headers['Content-Type'] = 'application/json'
+    response.headers['Date'] = NOVA_DATE
+    response.headers.update(headers or {})
+    response.url = ENDPOINT
+    response._content = json.dumps(body).encode()
+    return response
+
+
+def action_response(status=202):
+    """Nova's answer to a server action: no body, a Date."""
+    response = requests.Response()
+    response.status_code = status
+    response.headers['Date'] = NOVA_DATE
+    response.url = ENDPOINT
+    return response
 
 
 _ERRORS_BY_STATUS = {
@@ -78,29 +138,109 @@ _ERRORS_BY_STATUS = {
 }
 
 
-def server_state(
-    server_id='s1',
-    name=None,
-    hypervisor='compute-1',
-    metadata=None,
-    tags=(),
-    description=None,
-    status='ACTIVE',
-    task_state=None,
-):
-    """A listed server, as planning and execution see it."""
-    return servers.ServerState(
-        id=server_id,
-        name=name or server_id,
-        project_id='p',
-        hypervisor_hostname=hypervisor,
-        compute_host=hypervisor,
-        status=status,
-        task_state=task_state,
-        metadata=dict(metadata or {}),
-        tags=frozenset(tags),
-        description=description,
+def http_error(status_code, details='Nova says no', headers=None):
+    """The exception openstacksdk raises for an HTTP error answer."""
+    response = requests.Response()
+    response.status_code = status_code
+    response.headers.update(headers or {})
+    response.url = 'http://nova.example/v2.1/servers'
+    error_class = _ERRORS_BY_STATUS.get(
+        status_code, sdk_exceptions.HttpException
     )
+    return error_class(
+        message='Client Error', response=response, details=details
+    )
+
+
+# Nova's filters of GET /servers/detail that the plugin may send.
+_SERVER_FILTERS = {
+    'host': lambda server, value: server['OS-EXT-SRV-ATTR:host'] == value,
+    # A regular expression to Nova, matched anywhere in the name.
+    'node': lambda server, value: bool(
+        re.search(value, server['OS-EXT-SRV-ATTR:hypervisor_hostname'] or '')
+    ),
+    'status': lambda server, value: server['status'] == value,
+    'project_id': lambda server, value: server['tenant_id'] == value,
+}
+
+
+class FakeNova:
+    """Answers the plugin's JSON reads of ``compute.get``.
+
+    ``servers`` by ID are what listings and reads return; ``reads`` give
+    one server successive answers to ``GET /servers/{id}`` (the last one
+    repeats); ``answers`` are the responses (or errors) of other paths.
+    ``listings`` records the query of every ``GET /servers/detail``.
+    ``page_size`` pages listings as Nova's ``max_limit`` does, and
+    ``ignored`` filters are dropped silently, as Nova drops admin-only
+    filters for anyone else.
+    """
+
+    def __init__(self):
+        self.servers = {}
+        self.reads = {}
+        self.answers = {'/': json_response({'versions': []})}
+        self.listings = []
+        self.page_size = None
+        self.ignored = set()
+        self._lock = threading.Lock()
+
+    def add(self, *servers):
+        for server in servers:
+            self.servers[server['id']] = server
+        return servers
+
+    def replace(self, *servers):
+        self.servers.clear()
+        return self.add(*servers)
+
+    def get(self, url, params=None, microversion=None, **kwargs):
+        with self._lock:
+            if url == '/servers/detail':
+                return self._listing(dict(params or {}))
+            if url.startswith('/servers/'):
+                return self._read(url.removeprefix('/servers/'))
+            answer = self.answers.get(url, json_response({}, 404))
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def _listing(self, params):
+        self.listings.append(dict(params))
+        if params.pop('all_tenants', None) != '1':
+            raise AssertionError(f'not all projects: {params}')
+        marker = params.pop('marker', None)
+        unknown = set(params) - set(_SERVER_FILTERS)
+        if unknown:
+            raise AssertionError(f'not a filter Nova knows: {unknown}')
+        listed = [
+            server
+            for server in self.servers.values()
+            if all(
+                _SERVER_FILTERS[key](server, value)
+                for key, value in params.items()
+                if key not in self.ignored
+            )
+        ]
+        if marker is not None:
+            ids = [server['id'] for server in listed]
+            listed = listed[ids.index(marker) + 1 :]
+        body = {'servers': listed[: self.page_size]}
+        if self.page_size is not None and len(listed) > self.page_size:
+            body['servers_links'] = [{'rel': 'next', 'href': 'next-page'}]
+        return json_response(body)
+
+    def _read(self, server_id):
+        answers = self.reads.get(server_id)
+        if answers:
+            answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        else:
+            answer = self.servers.get(server_id)
+        if isinstance(answer, BaseException):
+            raise answer
+        if answer is None:
+            return json_response({'itemNotFound': {'code': 404}}, 404)
+        return json_response({'server': answer})
 
 
 class SameId:
@@ -127,7 +267,7 @@ def record_metadata_merges(test, compute):
     """Record metadata merges among ``compute``'s calls, in order.
 
     A merge goes through the server resource's ``set_metadata``, not
-    through a proxy method (see plan.SetProperties).
+    through a proxy method (see marks.writes.SetProperties).
     """
     patcher = mock.patch.object(
         sdk_server.Server, 'set_metadata', autospec=True
@@ -136,84 +276,8 @@ def record_metadata_merges(test, compute):
     test.addCleanup(patcher.stop)
 
 
-def http_error(status_code, details='Nova says no', headers=None):
-    """The exception openstacksdk raises for an HTTP error answer."""
-    response = requests.Response()
-    response.status_code = status_code
-    response.headers.update(headers or {})
-    response.url = 'http://nova.example/v2.1/servers'
-    error_class = _ERRORS_BY_STATUS.get(
-        status_code, sdk_exceptions.HttpException
-    )
-    return error_class(
-        message='Client Error', response=response, details=details
-    )
-
-
 def no_wait_retry(attempts=3):
-    return retry.RetryPolicy(attempts=attempts, sleep=lambda seconds: None)
-
-
-def make_compute(version='2.100'):
-    compute = mock.Mock(spec=_proxy.Proxy)
-    set_compute_api_version(compute, version, pinned=False)
-    # A real session: fitting its connection pool is no proxy call.
-    compute.session = ksa_session.Session()
-    compute.get_endpoint.return_value = ENDPOINT
-    compute.hypervisors.return_value = []
-    compute.servers.return_value = []
-    compute.get.side_effect = _nova_get(compute)
-    return compute
-
-
-# Nova's filters of GET /servers/detail, and openstacksdk's names for them.
-_SERVER_FILTERS = {
-    'host': 'compute_host',
-    'node': 'node',
-    'status': 'status',
-    'project_id': 'project_id',
-}
-
-
-def json_response(body, status_code=200):
-    response = requests.Response()
-    response.status_code = status_code
-    response.headers['Content-Type'] = 'application/json'
-    response._content = json.dumps(body).encode()
-    return response
-
-
-def _nova_get(compute):
-    """``compute.get``: the server listing answers from ``compute.servers``
-    (a mock of the SDK's name-for-name listing, which tests set up);
-    any other path answers ``compute.get.return_value``.
-    """
-
-    def get(url, params=None, microversion=None, **kwargs):
-        if url != '/servers/detail':
-            return compute.get.return_value
-        params = dict(params or {})
-        if params.pop('all_tenants', None) != '1':
-            raise AssertionError(f'not all projects: {params}')
-        params.pop('marker', None)
-        unknown = set(params) - set(_SERVER_FILTERS)
-        if unknown:
-            raise AssertionError(f'not a filter Nova knows: {unknown}')
-        listed = compute.servers(
-            details=True,
-            all_projects=True,
-            **{_SERVER_FILTERS[key]: value for key, value in params.items()},
-        )
-        return json_response(
-            {
-                'servers': [
-                    server.to_dict(computed=False, original_names=True)
-                    for server in listed
-                ]
-            }
-        )
-
-    return get
+    return retrying.RetryPolicy(attempts=attempts, sleep=lambda seconds: None)
 
 
 def set_compute_api_version(compute, version, pinned=True):
@@ -227,12 +291,71 @@ def set_compute_api_version(compute, version, pinned=True):
     )
 
 
+def make_compute(nova, version='2.100'):
+    """A mocked compute proxy whose JSON reads ``nova`` answers."""
+    compute = mock.Mock(spec=_proxy.Proxy)
+    set_compute_api_version(compute, version, pinned=False)
+    # A real session: fitting its connection pool is no proxy call.
+    compute.session = ksa_session.Session()
+    compute.get_endpoint.return_value = ENDPOINT
+    compute.hypervisors.return_value = []
+    compute.migrations.return_value = []
+    compute.post.return_value = action_response()
+    compute.get.side_effect = nova.get
+    return compute
+
+
+def compute_service(
+    host='compute-1',
+    state='up',
+    status='enabled',
+    forced_down=False,
+    disabled_reason=None,
+):
+    return sdk_service.Service.existing(
+        id=f'service-{host}',
+        binary='nova-compute',
+        host=host,
+        state=state,
+        status=status,
+        forced_down=forced_down,
+        disabled_reason=disabled_reason,
+    )
+
+
+def sdk_record(
+    number,
+    status,
+    server_id='s1',
+    migration_type='live-migration',
+    created=NOVA_NOW,
+    updated=None,
+    source='src-7',
+    dest='dst-1',
+):
+    """A migration record, as openstacksdk lists it."""
+    return sdk_migration.Migration.existing(
+        id=number,
+        uuid=f'uuid-{number}',
+        instance_uuid=server_id,
+        migration_type=migration_type,
+        status=status,
+        source_compute=source,
+        dest_compute=dest,
+        created_at=created.isoformat(),
+        updated_at=updated.isoformat() if updated else None,
+    )
+
+
 class ComputeTestCase(testtools.TestCase):
-    """A mocked compute proxy and a retry policy that does not sleep."""
+    """A mocked compute proxy, the Nova it reads, and a retry policy
+    that does not sleep.
+    """
 
     def setUp(self):
         super().setUp()
-        self.compute = make_compute()
+        self.nova = FakeNova()
+        self.compute = make_compute(self.nova)
         record_metadata_merges(self, self.compute)
         self.retry = no_wait_retry()
         self.state_home = self.useFixture(PrivateStateHome()).path
@@ -241,7 +364,8 @@ class ComputeTestCase(testtools.TestCase):
 class TestCommand(base.TestCommand):
     def setUp(self):
         super().setUp()
-        self.compute = make_compute()
+        self.nova = FakeNova()
+        self.compute = make_compute(self.nova)
         record_metadata_merges(self, self.compute)
         self.state_home = self.useFixture(PrivateStateHome()).path
         self.app.client_manager.compute = self.compute

@@ -18,13 +18,11 @@ from unittest import mock
 
 import fixtures
 from openstack.compute.v2 import hypervisor as sdk_hypervisor
-from openstack.compute.v2 import service as sdk_service
 from osc_lib import exceptions
 from osc_lib.test import base as osc_test_base
 
 from osc_hypervisor_servers.tests.unit import fakes
-from osc_hypervisor_servers.tests.unit import test_drain
-from osc_hypervisor_servers.tests.unit import test_migrations
+from osc_hypervisor_servers.v2 import arguments
 from osc_hypervisor_servers.v2 import hypervisor_servers
 
 HYPERVISOR_1 = fakes.make_hypervisor('compute-1')
@@ -32,7 +30,7 @@ HYPERVISOR_10 = fakes.make_hypervisor('compute-10')
 
 
 class HypervisorServersTestCase(fakes.TestCommand):
-    command_class: type[hypervisor_servers._RunCommand]
+    command_class: type[hypervisor_servers._ServersCommand]
     #: Calls before this index are not the command's under test.
     calls_seen = 0
 
@@ -40,19 +38,15 @@ class HypervisorServersTestCase(fakes.TestCommand):
         super().setUp()
         self.cmd = self.command_class(self.app, None)  # type: ignore[arg-type]
         self.compute.hypervisors.return_value = [HYPERVISOR_1, HYPERVISOR_10]
-        self.bare = fakes.make_server(name='a-bare')
-        self.marked = fakes.make_server(
+        self.bare = fakes.nova_server(name='a-bare')
+        self.marked = fakes.nova_server(
             name='b-marked',
             metadata={'maint': 'yes'},
             tags=['drain'],
             description='host reboot',
         )
-        self.stranger = fakes.make_server('compute-10', name='c-stranger')
-        self.compute.servers.return_value = [
-            self.marked,
-            self.bare,
-            self.stranger,
-        ]
+        self.stranger = fakes.nova_server('compute-10', name='c-stranger')
+        self.nova.add(self.marked, self.bare, self.stranger)
 
     def run_command(self, argv):
         parsed_args = self.check_parser(self.cmd, argv, [])
@@ -169,32 +163,30 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         self.assertEqual(
             [
                 [
-                    self.bare.id,
+                    self.bare['id'],
                     'a-bare',
                     'project-a',
                     'changed',
                     "set description 'host reboot', set property "
                     "maint=yes, add tag drain",
                 ],
-                [self.marked.id, 'b-marked', 'project-a', 'unchanged', ''],
+                [self.marked['id'], 'b-marked', 'project-a', 'unchanged', ''],
             ],
             rows,
         )
-        self.compute.servers.assert_called_once_with(
-            details=True,
-            all_projects=True,
-            compute_host='compute-1',
-            node='compute-1',
+        self.assertEqual(
+            [{'all_tenants': '1', 'host': 'compute-1', 'node': 'compute-1'}],
+            self.nova.listings,
         )
         self.assertEqual(
             [
                 mock.call.update_server(
-                    self.bare.id, description='host reboot'
+                    self.bare['id'], description='host reboot'
                 ),
                 fakes.metadata_merge(
-                    self.compute, self.bare.id, {'maint': 'yes'}
+                    self.compute, self.bare['id'], {'maint': 'yes'}
                 ),
-                mock.call.add_tag_to_server(self.bare.id, 'drain'),
+                mock.call.add_tag_to_server(self.bare['id'], 'drain'),
             ],
             self.writes(),
         )
@@ -214,8 +206,8 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             document = json.load(journal_file)
         self.assertEqual(
             {
-                self.bare.id: 'changed',
-                self.marked.id: 'changed',
+                self.bare['id']: 'changed',
+                self.marked['id']: 'changed',
             },
             {server['id']: server['result'] for server in document['servers']},
         )
@@ -237,14 +229,14 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         self.assertEqual([], self.writes())
 
     def test_no_journal_without_writes(self):
-        self.compute.servers.return_value = [self.marked]
+        self.nova.replace(self.marked)
         self.run_command(['compute-1', '--tag', 'drain'])
         self.run_command(['compute-1', '--tag', 'new', '--dry-run'])
         self.assertEqual([], self.journals())
         self.assertEqual('', self.stderr.getvalue())
 
     def test_rerun_makes_no_write(self):
-        self.compute.servers.return_value = [self.marked]
+        self.nova.replace(self.marked)
         exit_code, output = self.run_command(
             ['compute-1', '--property', 'maint=yes', '--tag', 'drain']
         )
@@ -259,13 +251,13 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         self.assertEqual(
             [
                 [
-                    self.bare.id,
+                    self.bare['id'],
                     'a-bare',
                     'project-a',
                     'would change',
                     'add tag drain',
                 ],
-                [self.marked.id, 'b-marked', 'project-a', 'unchanged', ''],
+                [self.marked['id'], 'b-marked', 'project-a', 'unchanged', ''],
             ],
             rows,
         )
@@ -290,7 +282,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         self.assertIn('b-marked', table)
 
     def test_no_servers_is_an_empty_table(self):
-        self.compute.servers.return_value = []
+        self.nova.replace()
         exit_code, output = self.run_command(['compute-1', '--tag', 't'])
         self.assertEqual(0, exit_code)
         self.assertEqual([], self.writes())
@@ -301,10 +293,6 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
                 sdk_hypervisor.Hypervisor, 'fetch', return_value=HYPERVISOR_10
             )
         )
-        self.compute.servers.side_effect = [
-            [self.bare, self.stranger],
-            [self.stranger],
-        ]
         columns, rows = self.take_action(
             ['compute-1', HYPERVISOR_10.id, '--tag', 't']
         )
@@ -313,17 +301,20 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             columns,
         )
         self.assertEqual(
-            [('a-bare', 'compute-1'), ('c-stranger', 'compute-10')],
+            [
+                ('a-bare', 'compute-1'),
+                ('b-marked', 'compute-1'),
+                ('c-stranger', 'compute-10'),
+            ],
             [(row[1], row[3]) for row in rows],
         )
 
     def test_matching_opt_in(self):
-        self.compute.servers.side_effect = [[self.bare], [self.stranger]]
         columns, rows = self.take_action(
             ['--matching', 'compute-1', '--tag', 't']
         )
         self.assertIn('Hypervisor', columns)
-        self.assertEqual(2, len(rows))
+        self.assertEqual(3, len(rows))
 
     def test_no_hypervisor_given(self):
         self.assertRefusedWithoutCalls(['--tag', 't'], '--matching')
@@ -338,7 +329,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         )
         self.assertIn("'compute-1'", str(error))
         self.assertEqual([], self.writes())
-        self.compute.servers.assert_not_called()
+        self.assertEqual([], self.nova.listings)
 
     def test_not_admin(self):
         self.compute.hypervisors.side_effect = fakes.http_error(403)
@@ -349,7 +340,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             exceptions.CommandError, self.cmd.take_action, parsed_args
         )
         self.assertIn('admin token', str(error))
-        self.compute.servers.assert_not_called()
+        self.assertEqual([], self.nova.listings)
 
     def test_validation_errors_make_no_call(self):
         for argv, words in [
@@ -394,13 +385,21 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         parsed_args = self.check_parser(
             self.cmd, ['compute-1', '--tag', 't'], []
         )
-        self.assertEqual(10, self.cmd.effective_parallel(parsed_args))
+
+        def parallel():
+            return arguments.run_options(
+                self.app,  # type: ignore[arg-type]
+                parsed_args,
+                10,
+            ).parallel
+
+        self.assertEqual(10, parallel())
         config.get_concurrency.return_value = '3'
-        self.assertEqual(3, self.cmd.effective_parallel(parsed_args))
+        self.assertEqual(3, parallel())
         parsed_args = self.check_parser(
             self.cmd, ['compute-1', '--tag', 't', '--parallel', '32'], []
         )
-        self.assertEqual(32, self.cmd.effective_parallel(parsed_args))
+        self.assertEqual(32, parallel())
 
     def test_project_filter(self):
         with mock.patch(
@@ -421,13 +420,17 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         find_project.assert_called_once_with(
             self.app.client_manager.sdk_connection.identity, 'a', None
         )
-        self.compute.servers.assert_called_once_with(
-            details=True,
-            all_projects=True,
-            compute_host='compute-1',
-            node='compute-1',
-            status='ACTIVE',
-            project_id='project-a-id',
+        self.assertEqual(
+            [
+                {
+                    'all_tenants': '1',
+                    'host': 'compute-1',
+                    'node': 'compute-1',
+                    'status': 'ACTIVE',
+                    'project_id': 'project-a-id',
+                }
+            ],
+            self.nova.listings,
         )
 
     def test_unknown_project(self):
@@ -444,11 +447,6 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
 class TestRestoreHypervisorServers(HypervisorServersTestCase):
     command_class = hypervisor_servers.RestoreHypervisorServers
 
-    def setUp(self):
-        super().setUp()
-        # Servers not listed on their hypervisor are read one by one.
-        self.compute.get_server.side_effect = fakes.http_error(404)
-
     def set_then_restore(self, servers_now, argv=()):
         """Mark compute-1's servers, then restore with ``servers_now``
         as the listing of compute-1 shows them.
@@ -462,19 +460,19 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
         setter.take_action(parsed_args)
         (path,) = self.journals()
         self.calls_seen = len(self.compute.mock_calls)
-        self.compute.servers.return_value = servers_now
-        self.compute.servers.side_effect = None
+        self.nova.replace(*servers_now)
+        self.nova.listings.clear()
         return path, self.take_action([path, '--parallel', '1', *argv])
 
     def test_puts_back_what_the_run_replaced(self):
-        bare_now = fakes.make_server(
-            id=self.bare.id,
+        bare_now = fakes.nova_server(
+            server_id=self.bare['id'],
             name='a-bare',
             description='down',
             metadata={'maint': 'no'},
         )
-        marked_now = fakes.make_server(
-            id=self.marked.id,
+        marked_now = fakes.nova_server(
+            server_id=self.marked['id'],
             name='b-marked',
             # Its owner changed the description since.
             description='owner wrote this',
@@ -489,7 +487,7 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
         self.assertEqual(
             [
                 [
-                    self.bare.id,
+                    self.bare['id'],
                     'a-bare',
                     'project-a',
                     'compute-1',
@@ -498,7 +496,7 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
                     'unset property maint (was no)',
                 ],
                 [
-                    self.marked.id,
+                    self.marked['id'],
                     'b-marked',
                     'project-a',
                     'compute-1',
@@ -512,10 +510,10 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
         self.assertEqual(
             [
                 fakes.metadata_merge(
-                    self.compute, self.marked.id, {'maint': 'yes'}
+                    self.compute, self.marked['id'], {'maint': 'yes'}
                 ),
-                mock.call.update_server(self.bare.id, description=None),
-                mock.call.delete_server_metadata(self.bare.id, ['maint']),
+                mock.call.update_server(self.bare['id'], description=None),
+                mock.call.delete_server_metadata(self.bare['id'], ['maint']),
             ],
             self.writes(),
         )
@@ -523,21 +521,14 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
         self.assertEqual(2, len(self.journals()))
 
     def test_servers_moved_or_gone(self):
-        moved = fakes.make_server(
+        moved = fakes.nova_server(
             'compute-2',
-            id=self.bare.id,
+            server_id=self.bare['id'],
             name='a-bare',
             description='down',
             metadata={'maint': 'no'},
         )
-
-        def get_server(server_id):
-            if server_id == moved.id:
-                return moved
-            raise fakes.http_error(404, f'Instance {server_id} not found')
-
-        self.compute.get_server.side_effect = get_server
-        path, (columns, rows) = self.set_then_restore([])
+        path, (columns, rows) = self.set_then_restore([moved])
         self.assertEqual(
             [
                 ('b-marked', 'compute-1', 'gone'),
@@ -548,8 +539,8 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
         self.assertEqual('the server no longer exists', rows[0][5])
 
     def test_dry_run_writes_nothing(self):
-        bare_now = fakes.make_server(
-            id=self.bare.id, name='a-bare', description='down'
+        bare_now = fakes.nova_server(
+            server_id=self.bare['id'], name='a-bare', description='down'
         )
         path, (columns, rows) = self.set_then_restore(
             [bare_now], ['--dry-run']
@@ -567,9 +558,9 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
         )
         self.assertIn('https://other.example/v2.1', str(error))
         self.assertIn('--any-endpoint', str(error))
-        self.compute.servers.reset_mock()
+        self.nova.listings.clear()
         self.take_action([path, '--any-endpoint'])
-        self.compute.servers.assert_called()
+        self.assertEqual(1, len(self.nova.listings))
 
     def test_unreadable_journal(self):
         self.assertRefusedWithoutCalls(
@@ -602,9 +593,9 @@ class TestUnsetHypervisorServers(HypervisorServersTestCase):
         )  # fmt: skip
         self.assertEqual(
             [
-                [self.bare.id, 'a-bare', 'project-a', 'unchanged', ''],
+                [self.bare['id'], 'a-bare', 'project-a', 'unchanged', ''],
                 [
-                    self.marked.id,
+                    self.marked['id'],
                     'b-marked',
                     'project-a',
                     'changed',
@@ -616,18 +607,18 @@ class TestUnsetHypervisorServers(HypervisorServersTestCase):
         )
         self.assertEqual(
             [
-                mock.call.update_server(self.marked.id, description=None),
-                mock.call.delete_server_metadata(self.marked.id, ['maint']),
-                mock.call.remove_tag_from_server(self.marked.id, 'drain'),
+                mock.call.update_server(self.marked['id'], description=None),
+                mock.call.delete_server_metadata(self.marked['id'], ['maint']),
+                mock.call.remove_tag_from_server(self.marked['id'], 'drain'),
             ],
             self.writes(),
         )
 
     def test_never_deletes_all_metadata(self):
         # delete_server_metadata(server) without keys would wipe them all.
-        self.compute.servers.return_value = [
-            fakes.make_server(metadata={'maint': 'yes', 'owner': 'kept'})
-        ]
+        self.nova.replace(
+            fakes.nova_server(metadata={'maint': 'yes', 'owner': 'kept'})
+        )
         self.take_action(['compute-1', '--property', 'maint'])
         (delete,) = self.writes()
         self.assertEqual('delete_server_metadata', delete[0])
@@ -648,36 +639,16 @@ class TestUnsetHypervisorServers(HypervisorServersTestCase):
         self.assertRefusedWithoutCalls(['compute-1', '--description'], '2.19')
 
 
-def compute_service(
-    host='compute-1',
-    state='up',
-    status='enabled',
-    forced_down=False,
-    disabled_reason=None,
-):
-    return sdk_service.Service.existing(
-        id=f'service-{host}',
-        binary='nova-compute',
-        host=host,
-        state=state,
-        status=status,
-        forced_down=forced_down,
-        disabled_reason=disabled_reason,
-    )
-
-
 class DrainTestCase(HypervisorServersTestCase):
     def setUp(self):
         super().setUp()
         self.compute.services.side_effect = lambda binary, host: [
-            compute_service(host)
+            fakes.compute_service(host)
         ]
-        self.compute.post.return_value = test_drain.response()
-        self.compute.get.return_value = test_drain.response(200)
-        self.compute.migrations.return_value = []
         self.useFixture(
             fixtures.MockPatch(
-                'osc_hypervisor_servers.engine.WATCH_INTERVAL_SECONDS', 0.01
+                'osc_hypervisor_servers.moves.verbs.WATCH_INTERVAL_SECONDS',
+                0.01,
             )
         )
 
@@ -707,9 +678,9 @@ class TestMigrateHypervisorServers(DrainTestCase):
         )
 
     def test_dry_run_says_what_would_happen(self):
-        self.stranger.status = 'ERROR'
-        self.compute.servers.return_value = [self.bare, self.marked]
-        self.marked.status = 'SHUTOFF'
+        self.stranger['status'] = 'ERROR'
+        self.nova.replace(self.bare, self.marked)
+        self.marked['status'] = 'SHUTOFF'
         columns, rows = self.take_action(['compute-1', '--dry-run'])
         self.assertEqual(
             [
@@ -735,8 +706,8 @@ class TestMigrateHypervisorServers(DrainTestCase):
         self.assertEqual([], self.drain_writes())
 
     def test_skipped_servers_make_the_exit_code(self):
-        self.marked.status = 'ERROR'
-        self.compute.servers.return_value = [self.marked]
+        self.marked['status'] = 'ERROR'
+        self.nova.replace(self.marked)
         error = self.assertRaises(
             exceptions.CommandError,
             self.run_command,
@@ -746,8 +717,10 @@ class TestMigrateHypervisorServers(DrainTestCase):
 
     def test_target_is_resolved_exactly(self):
         known = {
-            name: fakes.make_hypervisor(name, host=f'{name}-host')
-            for name in ('compute-1', 'compute-2')
+            'compute-1': HYPERVISOR_1,
+            'compute-2': fakes.make_hypervisor(
+                'compute-2', host='compute-2-host'
+            ),
         }
         self.compute.hypervisors.side_effect = lambda **query: [
             known[query['hypervisor_hostname_pattern']]
@@ -764,6 +737,87 @@ class TestMigrateHypervisorServers(DrainTestCase):
         self.assertIn('one of the hypervisors being drained', str(error))
         self.assertEqual([], self.drain_writes())
 
+    def test_target_without_a_compute_service(self):
+        orphan = fakes.make_hypervisor('compute-2')
+        orphan.service_details = {}
+        self.compute.hypervisors.side_effect = lambda **query: {
+            'compute-1': [HYPERVISOR_1],
+            'compute-2': [orphan],
+        }[query['hypervisor_hostname_pattern']]
+        error = self.assertRaises(
+            exceptions.CommandError,
+            self.take_action,
+            ['compute-1', '--host', 'compute-2'],
+        )
+        self.assertEqual(
+            '--host compute-2: hypervisor compute-2 has no compute service '
+            'to move servers to',
+            str(error),
+        )
+        self.assertEqual([], self.drain_writes())
+
+    def test_a_host_with_other_than_one_compute_service(self):
+        for found in ([], [fakes.compute_service()] * 2):
+            self.compute.services.side_effect = None
+            self.compute.services.return_value = found
+            error = self.assertRaises(
+                exceptions.CommandError, self.take_action, ['compute-1']
+            )
+            self.assertEqual(
+                f"Found {len(found)} nova-compute services on host "
+                f"'compute-1', expected one",
+                str(error),
+            )
+        self.assertEqual([], self.drain_writes())
+
+    def test_timeout_must_be_seconds_above_zero(self):
+        for value in ('0', '-5', 'soon', 'nan', 'inf'):
+            self.assertRaises(
+                osc_test_base.ParserException,
+                self.check_parser,
+                self.cmd,
+                ['compute-1', '--timeout', value],
+                [],
+            )
+        self.check_parser(
+            self.cmd, ['compute-1', '--timeout', '0.5'], [('timeout', 0.5)]
+        )
+
+    def test_dry_run_says_which_service_it_would_disable(self):
+        self.compute.services.side_effect = lambda binary, host: [
+            fakes.compute_service(host, status='disabled')
+            if host == 'compute-10'
+            else fakes.compute_service(host)
+        ]
+        self.compute.hypervisors.side_effect = lambda **query: {
+            'compute-1': [HYPERVISOR_1],
+            'compute-10': [HYPERVISOR_10],
+        }[query['hypervisor_hostname_pattern']]
+        self.run_command(
+            ['compute-1', 'compute-10', '--disable-service', '--dry-run']
+        )
+        self.assertEqual(
+            'Would disable the compute service of compute-1\n',
+            self.stderr.getvalue(),
+        )
+        self.assertEqual([], self.drain_writes())
+
+    def test_a_service_already_disabled_is_left_as_it_is(self):
+        self.nova.replace()
+        self.compute.services.side_effect = None
+        self.compute.services.return_value = [
+            fakes.compute_service(status='disabled', disabled_reason='old')
+        ]
+        exit_code, output = self.run_command(
+            ['compute-1', '--disable-service']
+        )
+        self.assertEqual(0, exit_code)
+        self.assertEqual(
+            'The compute service of compute-1 was already disabled (old)\n',
+            self.stderr.getvalue(),
+        )
+        self.compute.disable_service.assert_not_called()
+
     def test_disable_reason_needs_disable_service(self):
         self.assertRefusedWithoutCalls(
             ['compute-1', '--disable-reason', 'x'], '--disable-service'
@@ -774,27 +828,33 @@ class TestMigrateHypervisorServers(DrainTestCase):
         self.assertRefusedWithoutCalls(['compute-1'], '2.59')
 
     def test_drain_and_disable(self):
-        self.compute.servers.return_value = [self.bare]
+        self.nova.replace(self.bare)
         self.compute.disable_service.return_value = None
-        disabled = compute_service(status='disabled', disabled_reason='reboot')
+        disabled = fakes.compute_service(
+            status='disabled', disabled_reason='reboot'
+        )
         self.compute.services.side_effect = [
-            [compute_service()],
+            [fakes.compute_service()],
             [disabled],
         ]
         self.compute.migrations.return_value = [
-            test_migrations.sdk_record(
+            fakes.sdk_record(
                 9,
                 'completed',
-                server_id=self.bare.id,
+                server_id=self.bare['id'],
                 source='compute-1',
-                # After the Date of the answers (see test_drain.response).
-                created=test_migrations.T0 + datetime.timedelta(seconds=1),
+                # After the Date of Nova's answers.
+                created=fakes.NOVA_NOW + datetime.timedelta(seconds=1),
             )
         ]
-        moved = fakes.make_server(
-            'compute-2', id=self.bare.id, name='a-bare', compute_host='c2'
-        )
-        self.compute.get_server.return_value = moved
+        self.nova.reads[self.bare['id']] = [
+            fakes.nova_server(
+                'compute-2',
+                server_id=self.bare['id'],
+                name='a-bare',
+                compute_host='c2',
+            )
+        ]
         exit_code, output = self.run_command(
             [
                 'compute-1',
@@ -842,8 +902,8 @@ class TestEvacuateHypervisorServers(DrainTestCase):
 
     def test_down_or_forced_down(self):
         for service in [
-            compute_service(state='down'),
-            compute_service(forced_down=True),
+            fakes.compute_service(state='down'),
+            fakes.compute_service(forced_down=True),
         ]:
             self.compute.services.side_effect = None
             self.compute.services.return_value = [service]

@@ -1,0 +1,277 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""Journal files: written ahead of a run, then given its results.
+
+A journal is written whole, and flushed to disk, after planning and
+before the first write of the run: every server's values before and
+after each change it is about to make. When the run ends it is replaced,
+atomically, by the same document with each server's result. A run
+killed at any point leaves a journal that undoes it: ``restore``
+compares each value with what the server holds now, so it needs no
+result.
+
+Journals hold tenants' data (descriptions, property values): their
+directory is 0700 and the file 0600.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import dataclasses
+import datetime
+import json
+import logging
+import os
+import pathlib
+import re
+
+from osc_hypervisor_servers.core import model
+from osc_hypervisor_servers.journal import schema
+from osc_hypervisor_servers.runner import errors
+from osc_hypervisor_servers.runner import reporting
+
+LOG = logging.getLogger(__name__)
+
+APPLICATION = 'osc-hypervisor-servers'
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
+_UNSAFE_IN_NAMES = re.compile(r'[^A-Za-z0-9._-]+')
+
+
+def state_directory() -> pathlib.Path:
+    """``$XDG_STATE_HOME``, else ``~/.local/state`` (XDG base dirs)."""
+    configured = os.environ.get('XDG_STATE_HOME')
+    if configured and os.path.isabs(configured):
+        return pathlib.Path(configured)
+    return pathlib.Path.home() / '.local' / 'state'
+
+
+def journal_directory() -> pathlib.Path:
+    return state_directory() / APPLICATION / 'journal'
+
+
+def _label(hypervisor_names: Sequence[str]) -> str:
+    if not hypervisor_names:
+        return 'none'
+    label = _UNSAFE_IN_NAMES.sub('_', hypervisor_names[0])[:64]
+    if len(hypervisor_names) > 1:
+        label += f'-and-{len(hypervisor_names) - 1}-more'
+    return label
+
+
+def default_name(
+    verb: str, hypervisor_names: Sequence[str], now: datetime.datetime
+) -> str:
+    return f'{now:%Y%m%dT%H%M%SZ}-{verb}-{_label(hypervisor_names)}.json'
+
+
+def _timestamp(moment: datetime.datetime) -> str:
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def read(path: str) -> schema.Document:
+    """The journal at ``path``, checked; a one-line error otherwise."""
+    try:
+        with open(path, encoding='utf-8') as journal_file:
+            raw = json.load(journal_file)
+    except OSError as error:
+        errors.refuse(f'Cannot read journal {path}: {error.strerror}')
+    except ValueError as error:
+        errors.refuse(f'Journal {path} is not JSON: {error}')
+    try:
+        return schema.Document.from_json(raw)
+    except schema.JournalError as error:
+        errors.refuse(f'Journal {path} cannot be used: {error}')
+
+
+def _write_private(path: pathlib.Path, text: str, exclusive: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else 0)
+    descriptor = os.open(path, flags | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(descriptor, 'w', encoding='utf-8') as journal_file:
+        os.fchmod(journal_file.fileno(), PRIVATE_FILE)
+        journal_file.write(text)
+        journal_file.flush()
+        os.fsync(journal_file.fileno())
+
+
+def _sync_directory(directory: pathlib.Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _private_directory(directory: pathlib.Path) -> None:
+    """Create the default journal directory, readable by its owner only."""
+    for level in reversed([directory, *directory.parents]):
+        if not level.exists():
+            level.mkdir(mode=PRIVATE_DIRECTORY)
+    for level in (directory, directory.parent):
+        # Ours, whatever a umask or an older release made them.
+        os.chmod(level, PRIVATE_DIRECTORY)
+
+
+def _candidates(
+    path: str | None, document: schema.Document, now: datetime.datetime
+) -> list[pathlib.Path]:
+    """Where to write: ``path``, or new names in the default directory."""
+    if path is not None:
+        return [pathlib.Path(path).absolute()]
+    directory = journal_directory()
+    try:
+        _private_directory(directory)
+    except OSError as error:
+        errors.refuse(
+            f'Cannot write the journal in {directory}: {error.strerror}; '
+            f'nothing was changed (choose a file with --journal)'
+        )
+    name = default_name(
+        document.verb, [h.name for h in document.hypervisors], now
+    )
+    stem = name.removesuffix('.json')
+    return [directory / name] + [
+        directory / f'{stem}-{number}.json' for number in range(2, 100)
+    ]
+
+
+def _text(document: schema.Document) -> str:
+    return json.dumps(document.to_json(), indent=2, ensure_ascii=False)
+
+
+class Journal:
+    """A journal file being written by a run."""
+
+    def __init__(self, path: pathlib.Path, document: schema.Document) -> None:
+        self.path = path
+        self.document = document
+
+    @classmethod
+    def write_ahead(
+        cls, path: str | None, document: schema.Document
+    ) -> Journal:
+        """Write ``document`` before any of its changes is sent.
+
+        ``path`` None: a new file in the default directory. An existing
+        file is never overwritten. Refuses with the path when it cannot
+        write.
+        """
+        now = _now()
+        document = dataclasses.replace(document, started_at=_timestamp(now))
+        candidates = _candidates(path, document, now)
+        for candidate in candidates:
+            try:
+                _write_private(candidate, _text(document), exclusive=True)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                errors.refuse(
+                    f'Cannot write the journal {candidate}: '
+                    f'{error.strerror}; nothing was changed'
+                )
+            _sync_directory(candidate.parent)
+            return cls(candidate, document)
+        errors.refuse(
+            f'Journal {candidates[-1]} already exists; nothing was changed '
+            f'(a journal is never overwritten)'
+        )
+
+    def finish(self, report: reporting.Report) -> None:
+        """Record each server's result; replaces the file atomically."""
+        results = {result.server.id: result for result in report.results}
+        document = dataclasses.replace(
+            self.document,
+            finished_at=_timestamp(_now()),
+            interrupted=report.interrupted,
+            servers=tuple(
+                dataclasses.replace(
+                    entry,
+                    result=str(results[entry.id].status),
+                    details=results[entry.id].details,
+                )
+                if entry.id in results
+                else entry
+                for entry in self.document.servers
+            ),
+        )
+        partial = self.path.with_name(f'.{self.path.name}.partial')
+        _write_private(partial, _text(document), exclusive=False)
+        os.replace(partial, self.path)
+        _sync_directory(self.path.parent)
+        self.document = document
+
+
+def new_document(
+    verb: str,
+    endpoint: str,
+    hypervisors: Sequence[model.Hypervisor],
+    servers: Sequence[schema.ServerEntry],
+    options: dict[str, object],
+    restores: str | None = None,
+) -> schema.Document:
+    """A journal's document before its run (its start time is set when
+    it is written).
+    """
+    return schema.Document(
+        verb=verb,
+        started_at='',
+        endpoint=endpoint,
+        hypervisors=tuple(hypervisors),
+        servers=tuple(servers),
+        options=options,
+        restores=restores,
+    )
+
+
+class WriteAhead:
+    """The run's step that journals it (see :mod:`..runner.execution`).
+
+    Writes the journal before the first task, when the document holds
+    any server, and records the results after the last one.
+    """
+
+    def __init__(self, path: str | None, document: schema.Document) -> None:
+        self.requested_path = path
+        self.document = document
+        self.journal: Journal | None = None
+
+    @property
+    def path(self) -> str | None:
+        """The journal written, if any."""
+        return None if self.journal is None else str(self.journal.path)
+
+    def preview(self) -> str | None:
+        return None
+
+    def perform(self) -> None:
+        if self.document.servers:
+            self.journal = Journal.write_ahead(
+                self.requested_path, self.document
+            )
+
+    def conclude(self, report: reporting.Report) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.finish(report)
+        except OSError as error:
+            # The journal written before the run still undoes it.
+            LOG.warning(
+                'Could not record the results in journal %s: %s',
+                self.journal.path,
+                error.strerror,
+            )

@@ -1,0 +1,165 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+
+"""Compute services of the hypervisors being drained.
+
+Looked up by binary and host (``find_service`` by host name finds
+nothing: it matches IDs and binaries only), and changed by UUID (2.53+).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+import dataclasses
+
+from openstack.compute.v2 import _proxy
+from openstack.compute.v2 import service as sdk_service
+
+from osc_hypervisor_servers.runner import concurrency
+from osc_hypervisor_servers.runner import errors
+from osc_hypervisor_servers.runner import reporting
+from osc_hypervisor_servers.runner import retrying
+
+BINARY = 'nova-compute'
+
+
+@dataclasses.dataclass(frozen=True)
+class ComputeService:
+    id: str
+    host: str
+    #: 'enabled' or 'disabled': whether the scheduler may pick it.
+    status: str
+    #: 'up' or 'down': whether it reported in lately (or forced down).
+    state: str
+    forced_down: bool
+    disabled_reason: str | None
+
+    @property
+    def is_down(self) -> bool:
+        return self.forced_down or self.state == 'down'
+
+
+def _from_sdk(service: sdk_service.Service) -> ComputeService:
+    return ComputeService(
+        id=service.id,
+        host=service.host,
+        status=service.status,
+        state=service.state,
+        forced_down=bool(service.is_forced_down),
+        disabled_reason=service.disabled_reason,
+    )
+
+
+def compute_service(
+    compute: _proxy.Proxy, host: str, retry: retrying.RetryPolicy
+) -> ComputeService:
+    """The nova-compute service of ``host``."""
+    found = [
+        _from_sdk(service)
+        for service in retry.call(
+            lambda: list(compute.services(binary=BINARY, host=host))
+        )
+        # The filters are the SDK's; check them again.
+        if service.host == host and service.binary == BINARY
+    ]
+    if len(found) != 1:
+        errors.refuse(
+            f'Found {len(found)} {BINARY} services on host {host!r}, '
+            f'expected one'
+        )
+    return found[0]
+
+
+def compute_services(
+    compute: _proxy.Proxy,
+    hosts: Sequence[str],
+    retry: retrying.RetryPolicy,
+    workers: int,
+) -> list[ComputeService]:
+    return concurrency.bounded_map(
+        lambda host: compute_service(compute, host, retry), hosts, workers
+    )
+
+
+def require_down(found: Sequence[ComputeService]) -> None:
+    """Refuse to evacuate from a hypervisor whose service is up.
+
+    Evacuating servers whose host still runs them can corrupt disks on
+    shared storage, so marking a host down is the operator's call.
+    """
+    for service in found:
+        if not service.is_down:
+            errors.refuse(
+                f'The compute service of {service.host} is up: evacuate '
+                f'only from a hypervisor that is down. If {service.host} '
+                f'is really dead, mark it down with: openstack compute '
+                f'service set --down {service.host} {BINARY}'
+            )
+
+
+def disable(
+    compute: _proxy.Proxy,
+    service: ComputeService,
+    reason: str | None,
+    retry: retrying.RetryPolicy,
+) -> ComputeService:
+    """Disable ``service`` so that nothing is scheduled to it.
+
+    Setting the same status twice is harmless, so a retry after a lost
+    answer needs no judging.
+    """
+    retry.call(
+        lambda: compute.disable_service(service.id, disabled_reason=reason)
+    )
+    return compute_service(compute, service.host, retry)
+
+
+class DisableService:
+    """The drain's step that disables a compute service before its
+    moves (see :mod:`..runner.execution`); one already disabled is left
+    as it is.
+    """
+
+    def __init__(
+        self,
+        compute: _proxy.Proxy,
+        service: ComputeService,
+        reason: str | None,
+        retry: retrying.RetryPolicy,
+        notify: Callable[[str], None],
+    ) -> None:
+        self.compute = compute
+        self.service = service
+        self.reason = reason
+        self.retry = retry
+        self.notify = notify
+
+    def preview(self) -> str | None:
+        if self.service.status == 'disabled':
+            return None
+        return f'Would disable the compute service of {self.service.host}'
+
+    def perform(self) -> None:
+        service = self.service
+        done = 'was already disabled'
+        if service.status != 'disabled':
+            service = disable(self.compute, service, self.reason, self.retry)
+            done = 'is disabled'
+        because = (
+            f' ({service.disabled_reason})' if service.disabled_reason else ''
+        )
+        self.notify(f'The compute service of {service.host} {done}{because}')
+
+    def conclude(self, report: reporting.Report) -> None:
+        """Left disabled: the hypervisor is being maintained."""

@@ -1,0 +1,60 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""The options of ``migrate`` and ``evacuate``, and their defaults.
+
+Kept free of heavy imports: the command modules read the defaults for
+their help texts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+from osc_hypervisor_servers.runner import invocation
+
+if typing.TYPE_CHECKING:
+    from osc_hypervisor_servers.moves import kinds
+    from osc_hypervisor_servers.selection import selector
+
+#: How long to wait for each server, from the start of its move.
+DEFAULT_TIMEOUT = 1800.0
+# Per source host: Nova runs one live migration per compute at a time by
+# default (max_concurrent_live_migrations) and queues the rest. Two moves
+# queued behind the running one keep the host busy while a finished move
+# is seen and the next one submitted; see the performance page.
+DEFAULT_PARALLEL_PER_HOST = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Waiting:
+    """How a run waits for its moves."""
+
+    #: False: only submit each move (``--no-wait``).
+    wait: bool = True
+    #: False: leave cold migrations in VERIFY_RESIZE (``--no-confirm``).
+    confirm: bool = True
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclasses.dataclass(frozen=True)
+class DrainOptions:
+    selection: selector.Selection
+    mode: kinds.Mode
+    #: The hypervisor to move to (ID or exact hostname); None: the
+    #: scheduler picks.
+    target: str | None = None
+    disable_service: bool = False
+    disable_reason: str | None = None
+    waiting: Waiting = Waiting()
+    run: invocation.RunOptions = invocation.RunOptions()

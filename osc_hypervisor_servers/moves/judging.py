@@ -1,0 +1,155 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""A move's row: what a run says of each server it moved, or did not.
+
+A server is ``migrated`` (``evacuated``) only when its record says the
+move completed **and** the server is on another hypervisor, in its power
+state of before (for an evacuation, as Nova leaves it).
+"""
+
+from __future__ import annotations
+
+from openstack.compute.v2 import _proxy
+
+from osc_hypervisor_servers.core import model
+from osc_hypervisor_servers.moves import drain_options
+from osc_hypervisor_servers.moves import kinds
+from osc_hypervisor_servers.moves import migrations
+from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.runner import errors
+from osc_hypervisor_servers.runner import reporting
+from osc_hypervisor_servers.runner import retrying
+
+MIGRATED = reporting.Status('migrated', ok=True)
+EVACUATED = reporting.Status('evacuated', ok=True)
+SUBMITTED = reporting.Status('submitted', ok=True)
+WOULD_MIGRATE = reporting.Status('would migrate', ok=True)
+WOULD_EVACUATE = reporting.Status('would evacuate', ok=True)
+#: Ctrl-C came while Nova was moving it; Nova goes on.
+IN_PROGRESS = reporting.Status('in progress', ok=False)
+
+#: The columns of a move's row, between Result and Details.
+COLUMNS = ('Action', 'Destination', 'Migration')
+
+
+def row(
+    plan: planning.MovePlan,
+    status: reporting.Status,
+    details: str,
+    destination: str | None = None,
+    record: migrations.Record | None = None,
+) -> reporting.ServerResult:
+    return reporting.ServerResult(
+        plan.server,
+        status,
+        details,
+        {
+            'Action': plan.kind.label,
+            'Destination': destination or '',
+            'Migration': str(record.id) if record else '',
+        },
+    )
+
+
+def preview(plan: planning.MovePlan) -> reporting.ServerResult:
+    """The row a real run would start from, without any call."""
+    status = WOULD_EVACUATE if plan.kind is kinds.EVACUATE else WOULD_MIGRATE
+    return row(
+        plan,
+        status,
+        f'{plan.kind.label} to {plan.target or "a host the scheduler picks"}',
+        plan.target,
+    )
+
+
+def staying(plan: planning.Staying) -> reporting.ServerResult:
+    return reporting.ServerResult(plan.server, reporting.SKIPPED, plan.reason)
+
+
+def verdict(
+    plan: planning.MovePlan,
+    waiting: drain_options.Waiting,
+    record: migrations.Record,
+    now: model.ServerState,
+    seconds: float,
+) -> reporting.ServerResult:
+    """The row of a move whose record says it ended, from where the
+    server is ``now``; it took ``seconds``.
+    """
+    before = plan.server
+    where = now.hypervisor_hostname or now.compute_host or ''
+    if now.compute_host == before.compute_host:
+        return row(
+            plan,
+            reporting.FAILED,
+            f'{record.describe()}, but the server is still on '
+            f'{before.compute_host} ({now.status})',
+            record=record,
+        )
+    awaiting_confirmation = (
+        plan.kind is kinds.COLD
+        and not waiting.confirm
+        and now.status == 'VERIFY_RESIZE'
+    )
+    kept_state = (
+        plan.kind is kinds.EVACUATE
+        or awaiting_confirmation
+        or now.status == before.status
+    )
+    if not kept_state or now.task_state:
+        task = f' ({now.task_state})' if now.task_state else ''
+        return row(
+            plan,
+            reporting.FAILED,
+            f'{record.describe()}: the server is {now.status}{task} on '
+            f'{where}, it was {before.status}',
+            where,
+            record,
+        )
+    details = f'{plan.kind.label} in {seconds:.1f} s'
+    if plan.kind is kinds.EVACUATE:
+        details += f', {now.status} on {where}'
+    elif awaiting_confirmation:
+        details += ', not confirmed (--no-confirm)'
+    status = EVACUATED if plan.kind is kinds.EVACUATE else MIGRATED
+    return row(plan, status, details, where, record)
+
+
+def failure_reason(
+    compute: _proxy.Proxy,
+    retry: retrying.RetryPolicy,
+    plan: planning.MovePlan,
+) -> str:
+    """Why Nova did not move the server: its instance action's error."""
+    server_id = plan.server.id
+    try:
+        actions = [
+            action
+            for action in retry.call(
+                lambda: list(compute.server_actions(server_id))
+            )
+            if action.action == plan.kind.action
+        ]
+        if not actions:
+            return 'Nova recorded no reason'
+        newest = max(actions, key=lambda action: action.start_time or '')
+        action = retry.call(
+            lambda: compute.get_server_action(newest.request_id, server_id)
+        )
+    except errors.SERVER_ERRORS as error:
+        return f'no reason: {errors.error_text(error)}'
+    for event in action.events or []:
+        if event.result == 'Error':
+            detail = (event.details or '').strip() or 'Error'
+            return f'{event.event}: {detail}'
+    return action.message or 'Nova recorded no reason'

@@ -1,0 +1,86 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""Planning a drain: how each server leaves its hypervisor, or why not.
+
+Computed from the listing alone, without I/O, like every plan: the
+dry-run shows exactly what a real run would do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import dataclasses
+
+from osc_hypervisor_servers.core import model
+from osc_hypervisor_servers.moves import kinds
+
+
+@dataclasses.dataclass(frozen=True)
+class MovePlan:
+    """How a server leaves its hypervisor."""
+
+    server: model.ServerState
+    kind: kinds.MoveKind
+    #: The compute host to move to; None: the scheduler picks.
+    target: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Staying:
+    """A server that stays where it is, and why."""
+
+    server: model.ServerState
+    reason: str
+
+
+def _kind_for(status: str, mode: kinds.Mode) -> kinds.MoveKind | None:
+    if mode == 'auto':
+        if status in kinds.LIVE.allowed_from:
+            return kinds.LIVE
+        if status == 'SHUTOFF':
+            return kinds.COLD
+        return None
+    kind = kinds.BY_MODE[mode]
+    return kind if status in kind.allowed_from else None
+
+
+def _why_not(status: str, mode: kinds.Mode) -> str:
+    if mode == 'auto':
+        return (
+            f'{status}: only ACTIVE or PAUSED servers are live migrated '
+            f'and SHUTOFF ones cold migrated'
+        )
+    kind = kinds.BY_MODE[mode]
+    allowed = ' or '.join(sorted(kind.allowed_from))
+    return f'{status}: a {kind.label} needs {allowed}'
+
+
+def plan_move(
+    server: model.ServerState, mode: kinds.Mode, target: str | None
+) -> MovePlan | Staying:
+    if server.task_state is not None:
+        return Staying(
+            server, f'{server.status}: task {server.task_state} in progress'
+        )
+    kind = _kind_for(server.status, mode)
+    if kind is None:
+        return Staying(server, _why_not(server.status, mode))
+    return MovePlan(server, kind, target=target)
+
+
+def plan_moves(
+    servers: Sequence[model.ServerState],
+    mode: kinds.Mode,
+    target: str | None = None,
+) -> list[MovePlan | Staying]:
+    return [plan_move(server, mode, target) for server in servers]

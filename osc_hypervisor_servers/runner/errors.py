@@ -1,0 +1,51 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""Errors: the ones a user can cause, and the ones one server meets."""
+
+from __future__ import annotations
+
+import typing
+
+from keystoneauth1 import exceptions as ksa_exceptions
+from openstack import exceptions as sdk_exceptions
+from osc_lib import exceptions
+
+# Errors that belong to one server (an HTTP answer, a lost connection);
+# anything else is a bug and is allowed to surface.
+SERVER_ERRORS = (sdk_exceptions.SDKException, ksa_exceptions.ClientException)
+
+NOT_FOUND = 404
+
+
+def refuse(message: str) -> typing.NoReturn:
+    """End the command with a one-line error a user can act on."""
+    raise exceptions.CommandError(message)
+
+
+def refuse_if(problem: str | None) -> None:
+    """Refuse with ``problem`` (a rule's sentence), when there is one."""
+    if problem is not None:
+        refuse(problem)
+
+
+def status_code(error: BaseException) -> int | None:
+    """The HTTP status of an error answer; None for a lost connection."""
+    code = getattr(error, 'status_code', None)
+    return code if isinstance(code, int) else None
+
+
+def error_text(error: BaseException) -> str:
+    if isinstance(error, sdk_exceptions.HttpException):
+        reason = error.details or error.message
+        return f'HTTP {error.status_code}: {reason}'
+    return str(error)

@@ -1,0 +1,55 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""One run of a verb: how it runs, and what it talks to.
+
+Kept free of heavy imports: the command modules build their options
+from it before anything else is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import dataclasses
+import typing
+
+if typing.TYPE_CHECKING:
+    from openstack.compute.v2 import _proxy
+
+    from osc_hypervisor_servers.runner import pool
+    from osc_hypervisor_servers.runner import retrying
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How a verb runs, whatever it does: part of every verb's options."""
+
+    #: Servers worked on at the same time (per lane).
+    parallel: int = 1
+    dry_run: bool = False
+    #: Where to journal the run; None: a new file in the default directory.
+    journal: str | None = None
+
+
+def _silent(message: str) -> None:
+    """Notices nobody reads."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunContext:
+    """What a run talks to: Nova, and the operator's terminal."""
+
+    compute: _proxy.Proxy
+    retry: retrying.RetryPolicy
+    progress: pool.Progress | None = None
+    #: Tells the operator, on stderr, what the run did besides its rows.
+    notify: Callable[[str], None] = _silent

@@ -1,0 +1,334 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+
+import threading
+from unittest import mock
+
+from keystoneauth1 import exceptions as ksa_exceptions
+from openstack.compute.v2 import server_action as sdk_server_action
+import testtools
+
+from osc_hypervisor_servers.moves import drain_options
+from osc_hypervisor_servers.moves import judging
+from osc_hypervisor_servers.moves import kinds
+from osc_hypervisor_servers.moves import migrations
+from osc_hypervisor_servers.moves import moving
+from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.runner import reporting
+from osc_hypervisor_servers.tests.unit import fakes
+
+T0 = fakes.NOVA_NOW
+
+
+class FakeWatcher:
+    """Answers each wait with the next record of ``records``."""
+
+    def __init__(self, *records):
+        self.records = list(records)
+        self.waits = []
+        self.learnt = []
+
+    def wait(self, key, until, stop, deadline):
+        self.waits.append((key.host, key.migration_type, until))
+        if stop.is_set() or not self.records:
+            return None
+        return self.records.pop(0)
+
+    def learn(self, records):
+        self.learnt.extend(records)
+
+
+def live(number, status, **kwargs):
+    return migrations.Record.from_sdk(
+        fakes.sdk_record(number, status, **kwargs)
+    )
+
+
+def cold(number, status):
+    return live(number, status, migration_type='migration')
+
+
+class TestMoveTask(fakes.ComputeTestCase):
+    def setUp(self):
+        super().setUp()
+        self.where(self.server_on('src-7', 'ACTIVE'))
+        self.clock = migrations.NovaClock()
+
+    def server_on(self, host, status, task_state=None):
+        return fakes.nova_server(
+            host, server_id='s1', status=status, task_state=task_state
+        )
+
+    def where(self, *answers):
+        """What successive reads of the server find."""
+        self.nova.reads['s1'] = list(answers)
+
+    def run_task(self, kind, watcher, status='ACTIVE', stop=None, **waiting):
+        task = moving.MoveTask(
+            planning.MovePlan(
+                fakes.server_state('s1', hypervisor='src-7', status=status),
+                kind,
+            ),
+            drain_options.Waiting(**waiting),
+            moving.Tracking(
+                self.compute, self.retry, watcher, self.clock, '2.100'
+            ),
+        )
+        return task.run(stop or threading.Event())
+
+    def posts(self):
+        return [call.kwargs['json'] for call in self.compute.post.mock_calls]
+
+    def test_live_migration_that_completed(self):
+        self.where(self.server_on('dst-1', 'ACTIVE'))
+        result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
+        self.assertEqual(judging.MIGRATED, result.status)
+        self.assertEqual(
+            {
+                'Action': 'live migration',
+                'Destination': 'dst-1',
+                'Migration': '5',
+            },
+            dict(result.columns),
+        )
+        self.assertEqual(
+            [{'os-migrateLive': {'host': None, 'block_migration': 'auto'}}],
+            self.posts(),
+        )
+        self.compute.post.assert_called_once_with(
+            '/servers/s1/action', json=mock.ANY, microversion='2.100'
+        )
+
+    def test_rolled_back_is_failed_with_novas_reason(self):
+        self.compute.server_actions.return_value = [
+            sdk_server_action.ServerAction.existing(
+                action='live-migration',
+                request_id='req-1',
+                start_time='2026-12-01T08:00:00',
+            )
+        ]
+        self.compute.get_server_action.return_value = (
+            sdk_server_action.ServerAction.existing(
+                action='live-migration',
+                request_id='req-1',
+                message='Error',
+                events=[
+                    {
+                        'event': 'conductor_live_migrate_instance',
+                        'result': 'Error',
+                        'details': 'No valid host was found. ',
+                    }
+                ],
+            )
+        )
+        result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'error')))
+        self.assertEqual(reporting.FAILED, result.status)
+        self.assertEqual(
+            'migration 5 error: conductor_live_migrate_instance: No valid '
+            'host was found.; still on src-7',
+            result.details,
+        )
+        self.compute.get_server_action.assert_called_once_with('req-1', 's1')
+
+    def test_record_completed_but_server_still_there_is_failed(self):
+        result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
+        self.assertEqual(reporting.FAILED, result.status)
+        self.assertIn('still on src-7', result.details)
+
+    def test_power_state_must_be_kept(self):
+        self.where(self.server_on('dst-1', 'ERROR'))
+        result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
+        self.assertEqual(reporting.FAILED, result.status)
+        self.assertIn(
+            'the server is ERROR on dst-1, it was ACTIVE', result.details
+        )
+
+    def test_cold_migration_is_confirmed(self):
+        self.where(
+            self.server_on('dst-1', 'VERIFY_RESIZE'),
+            self.server_on('dst-1', 'SHUTOFF'),
+        )
+        result = self.run_task(
+            kinds.COLD,
+            FakeWatcher(cold(6, 'finished'), cold(6, 'confirmed')),
+            status='SHUTOFF',
+        )
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(
+            [{'migrate': None}, {'confirmResize': None}], self.posts()
+        )
+
+    def test_lost_answer_of_a_confirmation_that_landed(self):
+        self.compute.post.side_effect = [
+            fakes.action_response(),
+            ksa_exceptions.ConnectFailure('connection reset'),
+        ]
+        self.where(
+            self.server_on('dst-1', 'VERIFY_RESIZE'),
+            # Read after the lost answer: no longer waiting to be
+            # confirmed, so it is not confirmed twice.
+            self.server_on('dst-1', 'SHUTOFF', task_state='resize_confirming'),
+            self.server_on('dst-1', 'SHUTOFF'),
+        )
+        result = self.run_task(
+            kinds.COLD,
+            FakeWatcher(cold(6, 'finished'), cold(6, 'confirmed')),
+            status='SHUTOFF',
+        )
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(
+            [{'migrate': None}, {'confirmResize': None}], self.posts()
+        )
+
+    def test_no_confirm_leaves_verify_resize(self):
+        self.where(self.server_on('dst-1', 'VERIFY_RESIZE'))
+        watcher = FakeWatcher(cold(6, 'finished'))
+        result = self.run_task(
+            kinds.COLD, watcher, status='SHUTOFF', confirm=False
+        )
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertIn('not confirmed (--no-confirm)', result.details)
+        self.assertEqual([{'migrate': None}], self.posts())
+
+    def test_evacuation_to_a_target(self):
+        self.where(self.server_on('dst-2', 'SHUTOFF'))
+        result = self.run_task(
+            kinds.EVACUATE,
+            FakeWatcher(live(7, 'done', migration_type='evacuation')),
+        )
+        self.assertEqual(judging.EVACUATED, result.status, result.details)
+        self.assertIn('SHUTOFF on dst-2', result.details)
+
+    def test_lost_answer_of_a_move_that_landed_is_not_sent_again(self):
+        self.compute.post.side_effect = [
+            ksa_exceptions.ConnectFailure('connection reset'),
+        ]
+        self.where(
+            self.server_on('src-7', 'MIGRATING', task_state='migrating'),
+            self.server_on('dst-1', 'ACTIVE'),
+        )
+        result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(1, self.compute.post.call_count)
+
+    def test_lost_answer_of_a_move_that_ended_fast(self):
+        # No task state, still on the source: only its record tells.
+        self.compute.post.side_effect = [
+            ksa_exceptions.ConnectFailure('connection reset'),
+        ]
+        self.compute.migrations.return_value = [
+            fakes.sdk_record(5, 'error', created=T0)
+        ]
+        self.clock = mock.Mock(now=mock.Mock(return_value=T0))
+        self.compute.server_actions.return_value = []
+        watcher = FakeWatcher(live(5, 'error'))
+        result = self.run_task(kinds.LIVE, watcher)
+        self.assertEqual(reporting.FAILED, result.status)
+        self.assertEqual(1, self.compute.post.call_count)
+        self.assertEqual([5], [record.id for record in watcher.learnt])
+
+    def test_lost_answer_of_a_move_that_did_not_land_is_sent_again(self):
+        self.compute.post.side_effect = [
+            fakes.http_error(503),
+            fakes.action_response(),
+        ]
+        self.compute.migrations.return_value = []
+        self.where(
+            self.server_on('src-7', 'ACTIVE'),
+            self.server_on('dst-1', 'ACTIVE'),
+        )
+        result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(2, self.compute.post.call_count)
+
+    def test_refusal_after_a_lost_answer_that_landed(self):
+        self.compute.post.side_effect = [
+            ksa_exceptions.ConnectFailure('connection reset'),
+            fakes.http_error(
+                409, "Cannot 'os-migrateLive' while in task_state migrating"
+            ),
+        ]
+        # Not yet moving at the first look, moving at the second.
+        self.compute.migrations.return_value = []
+        self.where(
+            self.server_on('src-7', 'ACTIVE'),
+            self.server_on('src-7', 'MIGRATING', task_state='migrating'),
+            self.server_on('dst-1', 'ACTIVE'),
+        )
+        result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+
+    def test_refused_at_once(self):
+        self.compute.post.return_value = fakes.action_response(409)
+        result = self.run_task(kinds.LIVE, FakeWatcher())
+        self.assertEqual(reporting.FAILED, result.status)
+        self.assertTrue(result.details.startswith('live migration: HTTP 409'))
+
+    def test_no_wait_reports_the_migration(self):
+        watcher = FakeWatcher(live(5, 'accepted'))
+        result = self.run_task(kinds.LIVE, watcher, wait=False)
+        self.assertEqual(judging.SUBMITTED, result.status)
+        self.assertEqual('5', result.columns['Migration'])
+        self.assertEqual([('src-7', 'live-migration', None)], watcher.waits)
+
+    def test_ctrl_c_while_nova_moves_it(self):
+        stop = threading.Event()
+        stop.set()
+        result = self.run_task(kinds.LIVE, FakeWatcher(), stop=stop)
+        self.assertEqual(judging.IN_PROGRESS, result.status)
+        self.assertIn('Nova goes on', result.details)
+
+    def test_timed_out(self):
+        result = self.run_task(
+            kinds.LIVE, FakeWatcher(live(5, 'running')), timeout=1
+        )
+        self.assertEqual(reporting.TIMED_OUT, result.status)
+        self.assertEqual(
+            'not done after 1 s (migration 5 running)', result.details
+        )
+        self.assertEqual('5', result.columns['Migration'])
+
+    def test_server_gone(self):
+        self.compute.post.return_value = fakes.action_response(404)
+        self.nova.reads.clear()
+        result = self.run_task(kinds.LIVE, FakeWatcher())
+        self.assertEqual(
+            (reporting.FAILED, 'the server no longer exists'),
+            (result.status, result.details),
+        )
+
+    def test_server_gone_while_it_moves(self):
+        self.nova.reads.clear()
+        result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
+        self.assertEqual(
+            (reporting.FAILED, 'the server no longer exists'),
+            (result.status, result.details),
+        )
+
+
+class TestRows(testtools.TestCase):
+    def test_rows(self):
+        server = fakes.server_state()
+        moving = judging.preview(
+            planning.MovePlan(server, kinds.COLD, target='dst-2')
+        )
+        self.assertEqual(judging.WOULD_MIGRATE, moving.status)
+        self.assertEqual('cold migration to dst-2', moving.details)
+        staying = judging.staying(planning.Staying(server, 'ERROR: no'))
+        self.assertEqual(reporting.SKIPPED, staying.status)
+        self.assertFalse(staying.status.ok)
+        evacuating = judging.preview(planning.MovePlan(server, kinds.EVACUATE))
+        self.assertEqual(judging.WOULD_EVACUATE, evacuating.status)
+        self.assertEqual(
+            'evacuation to a host the scheduler picks', evacuating.details
+        )

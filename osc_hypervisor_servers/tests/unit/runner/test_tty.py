@@ -1,0 +1,52 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+import io
+
+import testtools
+
+from osc_hypervisor_servers.runner import pool
+from osc_hypervisor_servers.runner import tty
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+class TestProgress(testtools.TestCase):
+    def test_only_on_a_terminal_and_when_shown(self):
+        with tty.progress_line(io.StringIO()) as line:
+            self.assertIsNone(line)
+        with tty.progress_line(FakeTerminal(), shown=False) as line:
+            self.assertIsNone(line)
+        with tty.progress_line(FakeTerminal()) as line:
+            self.assertIsNotNone(line)
+
+    def test_one_line_rewritten_then_cleared(self):
+        stream = FakeTerminal()
+        with tty.progress_line(stream) as line:
+            assert line is not None
+            line(pool.Tally(1, 120, 0, in_flight=3, elapsed=1.0))
+            line(pool.Tally(2, 120, 1, in_flight=3, elapsed=2.0))
+        self.assertEqual(
+            '\r1 of 120 servers done, 0 failed\033[K'
+            '\r2 of 120 servers done, 1 failed\033[K'
+            '\r\033[K',
+            stream.getvalue(),
+        )
+
+    def test_close_without_progress_writes_nothing(self):
+        stream = FakeTerminal()
+        with tty.progress_line(stream):
+            pass
+        self.assertEqual('', stream.getvalue())

@@ -1,0 +1,290 @@
+#   Licensed under the Apache License, Version 2.0 (the "License"); you may
+#   not use this file except in compliance with the License. You may obtain
+#   a copy of the License at
+#
+#        http://www.apache.org/licenses/LICENSE-2.0
+#
+#   Unless required by applicable law or agreed to in writing, software
+#   distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#   WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#   License for the specific language governing permissions and limitations
+#   under the License.
+
+"""The options the commands share, added to a parser and read back.
+
+Each command builds its parser from these helpers, in the order its
+``--help`` shows them, and turns what they parsed into its verb's
+options. Kept free of heavy imports, like the command modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+import contextlib
+import sys
+import typing
+
+from osc_lib import exceptions
+
+from osc_hypervisor_servers import version
+from osc_hypervisor_servers.moves import drain_options
+from osc_hypervisor_servers.runner import invocation
+
+if typing.TYPE_CHECKING:
+    from cliff import app as cliff_app
+    from openstack.compute.v2 import _proxy
+
+    from osc_hypervisor_servers.selection import selector
+
+# The connection pool is sized to the parallelism asked for (see
+# runner/connections.py); the default is what the measurements in the
+# performance page support.
+MAX_PARALLEL = 64
+DEFAULT_PARALLEL = 10
+
+# Nova's server statuses: OSC's "server list --status" choices, and
+# UNKNOWN, which Nova also reports.
+SERVER_STATUSES = (
+    'ACTIVE', 'BUILD', 'DELETED', 'ERROR', 'HARD_REBOOT', 'MIGRATING',
+    'PASSWORD', 'PAUSED', 'REBOOT', 'REBUILD', 'RESCUE', 'RESIZE',
+    'REVERT_RESIZE', 'SHELVED', 'SHELVED_OFFLOADED', 'SHUTOFF',
+    'SOFT_DELETED', 'SUSPENDED', 'UNKNOWN', 'VERIFY_RESIZE',
+)  # fmt: skip
+
+PARALLEL_HELP = (
+    f'Servers changed at the same time, from 1 (one after the other) to '
+    f'{MAX_PARALLEL} (default: {DEFAULT_PARALLEL}, or the cloud\'s '
+    f'"concurrency" setting when lower)'
+)
+DRAIN_PARALLEL_HELP = (
+    f'Servers moved at the same time from each hypervisor, from 1 to '
+    f'{MAX_PARALLEL}; several hypervisors are drained side by side '
+    f'(default: {drain_options.DEFAULT_PARALLEL_PER_HOST})'
+)
+
+
+def parallel_count(value: str) -> int:
+    """argparse type of --parallel."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_PARALLEL:
+        raise argparse.ArgumentTypeError(
+            f'{value!r} is not a whole number from 1 to {MAX_PARALLEL}'
+        )
+    return number
+
+
+def positive_seconds(value: str) -> float:
+    """argparse type of --timeout."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    # "nan" and "inf" parse as floats; neither is a wait.
+    if not 0 < seconds < float('inf'):
+        raise argparse.ArgumentTypeError(
+            f'{value!r} is not a number of seconds above 0'
+        )
+    return seconds
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """The hypervisors, and which of their servers."""
+    parser.add_argument(
+        'hypervisors',
+        metavar='<hypervisor>',
+        nargs='*',
+        help='Hypervisor whose servers to act on, by ID or exact '
+        'hostname (never a substring); repeat for several',
+    )
+    parser.add_argument(
+        '--matching',
+        metavar='<substring>',
+        action='append',
+        default=[],
+        help='Also act on every hypervisor whose hostname contains '
+        '<substring>, like "nova host-meta" without --strict '
+        '(repeat option for several)',
+    )
+    parser.add_argument(
+        '--status',
+        metavar='<status>',
+        type=str.upper,
+        choices=SERVER_STATUSES,
+        help='Only servers in this status, e.g. ACTIVE',
+    )
+    parser.add_argument(
+        '--project',
+        metavar='<project>',
+        help='Only servers of this project (name or ID)',
+    )
+    parser.add_argument(
+        '--project-domain',
+        metavar='<project-domain>',
+        help='Domain the project belongs to (name or ID), in case '
+        'project names collide',
+    )
+
+
+def add_tag(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument(
+        '--tag',
+        metavar='<tag>',
+        action='append',
+        default=[],
+        dest='tags',
+        help=f'Tag to {verb} each server (repeat option for several tags; '
+        f'ASCII only; {version.supported_by(version.TAGS)})',
+    )
+
+
+def add_run(parser: argparse.ArgumentParser, parallel_help: str) -> None:
+    """--dry-run and --parallel, which every verb takes."""
+    parser.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='Show what would be done to each server, and do nothing',
+    )
+    parser.add_argument(
+        '--parallel',
+        metavar='<count>',
+        type=parallel_count,
+        help=parallel_help,
+    )
+
+
+def add_journal(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--journal',
+        metavar='<file>',
+        help='Write the journal of this run (what it replaces, for '
+        '"hypervisor servers restore") to <file>, which must not exist '
+        '(default: a new file under '
+        '$XDG_STATE_HOME/osc-hypervisor-servers/journal/)',
+    )
+
+
+def add_drain(parser: argparse.ArgumentParser) -> None:
+    """What ``migrate`` and ``evacuate`` share."""
+    parser.add_argument(
+        '--host',
+        metavar='<hypervisor>',
+        help='Move the servers to this hypervisor (ID or exact '
+        'hostname; admin only); default: the scheduler picks',
+    )
+    parser.add_argument(
+        '--disable-service',
+        action='store_true',
+        help="Disable each hypervisor's compute service first, so that "
+        'nothing is scheduled back to it (said on stderr)',
+    )
+    parser.add_argument(
+        '--disable-reason',
+        metavar='<reason>',
+        help='Reason to record with --disable-service',
+    )
+    parser.add_argument(
+        '--no-wait',
+        dest='wait',
+        action='store_false',
+        help='Only submit the moves; each row says "submitted" with its '
+        'migration ID (default: wait, and check where each server went)',
+    )
+    parser.add_argument(
+        '--timeout',
+        metavar='<seconds>',
+        type=positive_seconds,
+        default=drain_options.DEFAULT_TIMEOUT,
+        help='How long to wait for each server, from the start of its '
+        f'move (default: {drain_options.DEFAULT_TIMEOUT:g})',
+    )
+
+
+def compute_of(app: cliff_app.App) -> _proxy.Proxy:
+    # OSC's ClientManager makes its clients attributes at run time.
+    compute: _proxy.Proxy = app.client_manager.compute  # type: ignore[attr-defined]
+    return compute
+
+
+def run_options(
+    app: cliff_app.App,
+    parsed_args: argparse.Namespace,
+    default_parallel: int,
+    journal: str | None = None,
+) -> invocation.RunOptions:
+    """--dry-run and --parallel (else the default bounded by the cloud's
+    "concurrency" setting), with the ``journal`` file asked for.
+    """
+    parallel: int = parsed_args.parallel or 0
+    if not parallel:
+        config = app.client_manager.sdk_connection.config  # type: ignore[attr-defined]
+        # clouds.yaml values reach us as strings.
+        concurrency = int(str(config.get_concurrency('compute') or 0))
+        parallel = min(default_parallel, concurrency or default_parallel)
+    return invocation.RunOptions(
+        parallel=parallel,
+        dry_run=parsed_args.dry_run,
+        journal=journal,
+    )
+
+
+def selection_of(
+    app: cliff_app.App, parsed_args: argparse.Namespace
+) -> selector.Selection:
+    from osc_hypervisor_servers.selection import selector
+
+    return selector.Selection(
+        hypervisors=tuple(parsed_args.hypervisors),
+        matching=tuple(parsed_args.matching),
+        status=parsed_args.status,
+        project_id=_project_id(app, parsed_args),
+    )
+
+
+def _project_id(
+    app: cliff_app.App, parsed_args: argparse.Namespace
+) -> str | None:
+    if not parsed_args.project:
+        return None
+    from openstackclient.identity import common as identity_common
+
+    try:
+        project_id: str = identity_common.find_project_id_sdk(
+            app.client_manager.sdk_connection.identity,  # type: ignore[attr-defined]
+            parsed_args.project,
+            parsed_args.project_domain,
+        )
+        return project_id
+    except exceptions.CommandError as error:
+        # OSC's own message for an unknown project is empty.
+        reason = f': {error}' if str(error) else ''
+        raise exceptions.CommandError(
+            f'No project with name or ID {parsed_args.project!r}{reason}'
+        ) from error
+
+
+@contextlib.contextmanager
+def running(
+    app: cliff_app.App, parsed_args: argparse.Namespace
+) -> Iterator[invocation.RunContext]:
+    """What a run talks to: the cloud, and the terminal (a progress line
+    on stderr when it is one, unless --dry-run).
+    """
+    from osc_hypervisor_servers.runner import retrying
+    from osc_hypervisor_servers.runner import tty
+
+    def notify(message: str) -> None:
+        app.stderr.write(message + '\n')
+
+    with tty.progress_line(
+        sys.stderr, shown=not parsed_args.dry_run
+    ) as progress:
+        yield invocation.RunContext(
+            compute_of(app),
+            retrying.RetryPolicy(),
+            progress=progress,
+            notify=notify,
+        )
