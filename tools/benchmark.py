@@ -59,7 +59,6 @@ import datetime
 import json
 import os
 import platform
-import re
 import shlex
 import statistics
 import subprocess
@@ -69,8 +68,9 @@ from typing import Any
 
 import requests
 
+from osc_hypervisor_servers.moves import drain_options
 from osc_hypervisor_servers.tests import sandbox as nova_sandbox
-from osc_hypervisor_servers.v2 import hypervisor_servers
+from osc_hypervisor_servers.v2 import arguments
 
 HOST = 'compute-1'
 # A second hypervisor whose name starts like the first: nothing on it
@@ -102,8 +102,9 @@ DRAIN_BOUND_TARGET = 1.2
 # What urllib3 logs when a request's connection does not fit back into
 # the pool.
 POOL_FULL = 'Connection pool is full'
-# What the migrate command logs with --debug.
-WATCH_POLLS = re.compile(r'Migration lists while waiting: (\d+)')
+# The migration lists a drain makes while waiting, as the sandbox counts
+# them.
+WATCH_POLLS = 'GET os-migrations'
 
 
 class Bench:
@@ -137,6 +138,7 @@ class Bench:
             'requests': stats['total'],
             'reads': stats['by_method'].get('GET', 0),
             'writes': stats['writes'],
+            'polls': stats['by_resource'].get(WATCH_POLLS, 0),
             'pool_full': None,
             'result': result,
         }
@@ -421,26 +423,17 @@ class DrainBench(Bench):
         return by_host
 
     def migrate(self, source, parallel=None):
-        """This command: drain ``source`` (with --debug, -f json).
-
-        --debug for its "Migration lists while waiting" line; the extra
-        logging cost no measurable time (20 servers: 24.4 and 25.0 s
-        with it, 23.5 and 25.0 s without).
-        """
+        """This command: drain ``source`` (-f json)."""
         options = ['--parallel', str(parallel)] if parallel else []
         command = shlex.join(
-            ['openstack', '--debug', 'hypervisor', 'servers', 'migrate']
+            ['openstack', 'hypervisor', 'servers', 'migrate']
             + [source, '-f', 'json']
             + options
         )
         return lambda: self.shell(command, stdout=True)
 
     def check_migrate(self, row, source, target):
-        """Exit unless every server of ``row``'s run was "migrated".
-
-        Keeps the number of migration lists the command made while
-        waiting (its --debug line) in the row.
-        """
+        """Exit unless every server of ``row``'s run was "migrated"."""
         process = row['result']
         results = json.loads(process.stdout)
         wrong = [
@@ -455,13 +448,6 @@ class DrainBench(Bench):
                 f'{self.servers} servers; not migrated to {target}: '
                 f'{wrong or "none"}'
             )
-        polls = WATCH_POLLS.findall(process.stderr)
-        if len(polls) != 1:
-            sys.exit(
-                f'benchmark: {row["label"]}: expected one "Migration lists '
-                f'while waiting" line on stderr, found {len(polls)}'
-            )
-        row['polls'] = int(polls[0])
         self.expect({target: self.servers}, f'after {row["label"]}')
 
     def loop(self, source, count):
@@ -540,7 +526,7 @@ def run_drain(count, args):
         print(f'  ready in {time.perf_counter() - started:.0f} s', flush=True)
         sandbox.set_latency(args.latency_ms)
         bench = DrainBench(
-            sandbox, count, hypervisor_servers.DEFAULT_DRAIN_PARALLEL
+            sandbox, count, drain_options.DEFAULT_PARALLEL_PER_HOST
         )
         source = first
         by_host = bench.expect({source: count}, 'after booting')
@@ -566,7 +552,7 @@ def run_drain(count, args):
             status, answer = sandbox.api('GET', f'/servers/{mover}')
             if answer['server']['OS-EXT-SRV-ATTR:host'] != at:
                 sys.exit(f'benchmark: {mover} is not on {at}: {answer}')
-        default = hypervisor_servers.DEFAULT_DRAIN_PARALLEL
+        default = drain_options.DEFAULT_PARALLEL_PER_HOST
         runs = [('drain_default', f'default (--parallel {default})', None)]
         runs += [
             (f'drain_{parallel}', f'--parallel {parallel}', parallel)
@@ -696,7 +682,7 @@ def machine(args):
         f'{platform.python_version()}, {platform.machine()}; Nova '
         f'sandbox on 127.0.0.1 with {args.latency_ms:g} ms added to every '
         f'request; default --parallel {args.parallel} (set, unset), '
-        f'{hypervisor_servers.DEFAULT_DRAIN_PARALLEL} per source host '
+        f'{drain_options.DEFAULT_PARALLEL_PER_HOST} per source host '
         f'(migrate).'
     )
 
@@ -788,7 +774,7 @@ def main():
     )
     parser.add_argument('--latency-ms', type=float, default=100)
     parser.add_argument(
-        '--parallel', type=int, default=hypervisor_servers.DEFAULT_PARALLEL
+        '--parallel', type=int, default=arguments.DEFAULT_PARALLEL
     )
     parser.add_argument(
         '--loop-servers',

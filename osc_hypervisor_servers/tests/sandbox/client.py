@@ -296,8 +296,9 @@ class NovaSandbox:
         """Requests nova-api received since the last ``reset_stats()``.
 
         ``{"total": n, "reads": n, "writes": n, "by_method": {"GET": n,
-        ...}, "faulted_503": n, "dropped": n}``; faulted and dropped
-        requests count in the totals too.
+        ...}, "by_resource": {"GET os-migrations": n, ...},
+        "faulted_503": n, "dropped": n}``; faulted and dropped requests
+        count in the totals too.
         """
         stats: dict[str, Any] = self._control('GET', 'stats')
         return stats

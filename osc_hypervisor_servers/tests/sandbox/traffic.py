@@ -18,7 +18,8 @@ faulted: ``protocol.CONTROL_PREFIX`` (what ``client.NovaSandbox`` calls:
 statistics, latency, faults, booting) and ``protocol.IDENTITY_PREFIX``
 (the keystone version document).  Every other request:
 
-- counts in the statistics (total, reads, writes, per method);
+- counts in the statistics (total, reads, writes, per method, and per
+  method and resource, e.g. ``GET os-migrations``);
 - sleeps the configured latency in its waitress worker thread, before
   nova sees it, so that concurrent requests overlap their delays as real
   round trips to a remote cloud do;
@@ -50,6 +51,16 @@ WRITE_METHODS = frozenset({'POST', 'PUT', 'PATCH', 'DELETE'})
 VERSION_DOCUMENT_PATHS = frozenset({'', '/', '/v2.1', '/v2.1/'})
 
 Boot = Callable[[Sequence[protocol.BootBatch]], dict[str, list[str]]]
+
+
+def _resource(path: str) -> str:
+    """The collection a nova path names: ``/v2.1/os-migrations?...`` is
+    ``os-migrations``, ``/v2.1/servers/{id}/action`` is ``servers``.
+    """
+    parts = [part for part in path.split('/') if part]
+    if parts and parts[0].startswith('v2'):
+        parts = parts[1:]
+    return parts[0] if parts else ''
 
 
 class TrafficControl:
@@ -89,6 +100,7 @@ class TrafficControl:
             self.counts['total'] += 1
             self.counts['writes' if method in WRITE_METHODS else 'reads'] += 1
             self.counts['method:' + method] += 1
+            self.counts[f'resource:{method} {_resource(path)}'] += 1
             if path not in VERSION_DOCUMENT_PATHS and (
                 self.faulted_methods is None or method in self.faulted_methods
             ):
@@ -142,6 +154,11 @@ class TrafficControl:
                 key.partition(':')[2]: value
                 for key, value in counts.items()
                 if key.startswith('method:')
+            },
+            'by_resource': {
+                key.partition(':')[2]: value
+                for key, value in counts.items()
+                if key.startswith('resource:')
             },
             'faulted_503': counts.get('faulted_503', 0),
             'dropped': counts.get('dropped', 0),
