@@ -16,7 +16,8 @@ Each test process starts a sandbox (``osc_hypervisor_servers.tests.
 sandbox``) of each kind the first time a test needs it and stops it when
 the process exits. Tests never depend on each other's changes: each uses
 its own property keys and tags, and puts back any server state it
-changes. Tests that move servers use a cloud of their own (``drain``).
+changes. Tests that move servers use a cloud of their own (``drain``),
+where each drains source hypervisors it declares (:func:`drains`).
 """
 
 import atexit
@@ -34,20 +35,59 @@ from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 HOSTS = ('compute-1', 'compute-10', 'compute-2')
 SERVERS_PER_HOST = 3
 PROJECTS = 2
-#: The drain cloud: each test drains sources of its own, to spares.
-DRAIN_SOURCES = (
-    'drain-7', 'drain-70', 'rollback-1', 'submit-1', 'dead-1',
-    'faults-1', 'ctrl-c-1',
-)  # fmt: skip
+#: Where the drain cloud's tests move servers to.
 DRAIN_SPARES = ('spare-1', 'spare-2')
+#: The drain cloud's sources, as its tests declare them (:func:`drains`).
+_drain_sources: dict[str, str] = {}
+
+
+def drains(*hosts):
+    """Declare the hypervisors a drain test drains: the drain cloud has
+    them, disabled, so that the scheduler never moves another test's
+    servers onto them. No two tests share one.
+    """
+
+    def declare(test):
+        for host in hosts:
+            owner = _drain_sources.setdefault(host, test.__qualname__)
+            if owner != test.__qualname__:
+                raise AssertionError(f'{host} is drained by {owner} too')
+        return test
+
+    return declare
+
+
+def _drain_cloud():
+    cloud = nova_sandbox.NovaSandbox(
+        sorted(_drain_sources) + list(DRAIN_SPARES),
+        servers_per_host=0,
+        projects=PROJECTS,
+    ).start()
+    for host in _drain_sources:
+        set_service(cloud, host, status='disabled')
+    return cloud
+
+
+def compute_service(cloud, host):
+    status, answer = cloud.api(
+        'GET', f'/os-services?binary=nova-compute&host={host}'
+    )
+    (service,) = answer['services']
+    return service
+
+
+def set_service(cloud, host, **changes):
+    service_id = compute_service(cloud, host)['id']
+    status, answer = cloud.api('PUT', f'/os-services/{service_id}', changes)
+    if status >= 300:
+        raise RuntimeError(f'service of {host}: {status} {answer}')
+
 
 _CLOUDS = {
     'main': lambda: nova_sandbox.NovaSandbox(
         HOSTS, servers_per_host=SERVERS_PER_HOST, projects=PROJECTS
-    ),
-    'drain': lambda: nova_sandbox.NovaSandbox(
-        DRAIN_SOURCES + DRAIN_SPARES, servers_per_host=0, projects=PROJECTS
-    ),
+    ).start(),
+    'drain': _drain_cloud,
 }
 _sandboxes: dict[str, nova_sandbox.NovaSandbox] = {}
 _sandbox_errors: dict[str, RuntimeError] = {}
@@ -64,7 +104,7 @@ def sandbox(kind='main'):
         )
     if kind not in _sandboxes:
         try:
-            _sandboxes[kind] = _CLOUDS[kind]().start()
+            _sandboxes[kind] = _CLOUDS[kind]()
         except RuntimeError as error:
             _sandbox_errors[kind] = error
             raise

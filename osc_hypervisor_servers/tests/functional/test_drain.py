@@ -13,10 +13,11 @@
 
 """migrate and evacuate against the real Nova: FakeDriver moves servers.
 
-These tests run in a cloud of their own (``base.DRAIN_SOURCES`` and
-``DRAIN_SPARES``). Each drains sources no other test uses. A source is
-enabled only while its test boots servers on it, so that the scheduler
-sends every moved server to the spares, never to another test's source.
+These tests run in a cloud of their own. Each drains sources it declares
+(``base.drains``) and no other test uses; the cloud starts with them
+disabled, and a source is enabled only while its test boots servers on
+it, so that the scheduler sends every moved server to the spares
+(``base.DRAIN_SPARES``), never to another test's source.
 """
 
 import signal
@@ -27,25 +28,14 @@ from osc_hypervisor_servers.tests.functional import base
 
 class TestDrain(base.FunctionalTestCase):
     cloud = 'drain'
-    _sources_disabled = False
-
-    def setUp(self):
-        super().setUp()
-        if not TestDrain._sources_disabled:
-            for host in base.DRAIN_SOURCES:
-                self.set_service(host, status='disabled')
-            TestDrain._sources_disabled = True
 
     # Helpers.
 
     def service(self, host):
-        (service,) = self.api(
-            'GET', f'/os-services?binary=nova-compute&host={host}'
-        )['services']
-        return service
+        return base.compute_service(self.sandbox, host)
 
     def set_service(self, host, **changes):
-        self.api('PUT', f'/os-services/{self.service(host)["id"]}', changes)
+        base.set_service(self.sandbox, host, **changes)
 
     def boot_on(self, host, count):
         self.set_service(host, status='enabled')
@@ -71,6 +61,7 @@ class TestDrain(base.FunctionalTestCase):
 
     # Tests.
 
+    @base.drains('drain-7', 'drain-70')
     def test_migrate_moves_what_it_can_and_says_what_stays(self):
         active, shutoff, broken = self.boot_on('drain-7', 3)
         (neighbour,) = self.boot_on('drain-70', 1)
@@ -124,6 +115,7 @@ class TestDrain(base.FunctionalTestCase):
         # per second: every GET is counted here.
         self.assertLess(self.sandbox.stats()['by_method']['GET'], 40)
 
+    @base.drains('rollback-1')
     def test_a_live_migration_nova_rolls_back_is_failed(self):
         (server,) = self.boot_on('rollback-1', 1)
         self.set_service('spare-2', status='disabled')
@@ -142,6 +134,7 @@ class TestDrain(base.FunctionalTestCase):
         self.assertEqual('error', record['status'])
         self.assertEqual(str(record['id']), row['Migration'])
 
+    @base.drains('submit-1')
     def test_dry_run_starts_nothing_and_no_wait_submits_all(self):
         servers = self.boot_on('submit-1', 2)
         self.sandbox.reset_stats()
@@ -170,6 +163,7 @@ class TestDrain(base.FunctionalTestCase):
                 )
             )
 
+    @base.drains('dead-1')
     def test_evacuate_refused_while_the_service_is_up(self):
         active, stopped = self.boot_on('dead-1', 2)
         self.server_action(stopped, 'os-stop')
@@ -197,6 +191,7 @@ class TestDrain(base.FunctionalTestCase):
             # From 2.95 (the session negotiates more) it stays stopped.
             self.assertEqual('SHUTOFF', status)
 
+    @base.drains('faults-1')
     def test_lost_answers_never_move_a_server_twice(self):
         servers = self.boot_on('faults-1', 3)
         self.addCleanup(self.sandbox.set_faults)
@@ -219,6 +214,7 @@ class TestDrain(base.FunctionalTestCase):
             self.assertEqual(1, len(self.records(server_id)))
             self.assertIn(self.where(server_id)[0], base.DRAIN_SPARES)
 
+    @base.drains('ctrl-c-1')
     def test_ctrl_c_mid_drain(self):
         servers = self.boot_on('ctrl-c-1', 3)
         self.sandbox.set_latency(300)
