@@ -12,23 +12,53 @@
 
 """The journal's format, documented in ``doc/source/cli/journal.rst``.
 
-A journal is one JSON document: what a run is about to replace on each
-server, then each server's result. Reading one checks every field
-against the format and Nova's own rules, and refuses the whole document
-at the first field that is wrong (:class:`JournalError`, naming it).
+A journal is one JSON document: what a run is about to change on each
+server (an attribute's value, or where the server is and how it moves)
+and on each compute service, then each server's result. Version 2 holds
+marks and moves; version 1 (marks only) is still read.
+
+A journal is a file people copy, edit and truncate: reading one checks
+every field of every entry against the format (types, UUIDs, lengths)
+and Nova's own rules, and refuses the whole document at the first field
+that is wrong (:class:`JournalError`, naming the field and the server),
+before anything is sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Mapping
 import dataclasses
+import datetime
+import typing
+
+from oslo_utils import uuidutils
 
 from osc_hypervisor_servers.core import attributes
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.core import rules
 
 FORMAT = 'osc-hypervisor-servers-journal'
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 PENDING = 'pending'
+TIME_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
+
+Wing = typing.Literal['marks', 'moves']
+WINGS: tuple[Wing, ...] = ('marks', 'moves')
+#: How a server moves, by the journal's names (moves.kinds' modes).
+MOVE_KINDS = ('live', 'cold', 'evacuate')
+SERVICE_STATUSES = ('enabled', 'disabled')
+VERBS = ('set', 'unset', 'restore', 'migrate', 'evacuate')
+
+# Upper bounds of free text, so that a journal cannot carry anything
+# Nova would not: names, hosts and projects are at most 255 characters
+# there; details are this plugin's own rows.
+NAME_MAX_LENGTH = 255
+STATUS_MAX_LENGTH = 64
+DETAILS_MAX_LENGTH = 4096
+ENDPOINT_MAX_LENGTH = 2048
+PATH_MAX_LENGTH = 4096
 
 
 class JournalError(ValueError):
@@ -40,10 +70,92 @@ def _check(problem: str | None) -> None:
         raise JournalError(problem)
 
 
-def _text_or_none(value: object, where: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise JournalError(f'{where}: expected text or null')
-    return value
+class _Fields:
+    """The fields of one JSON object of a journal, read with their rules.
+
+    ``where`` names the object in errors, e.g. ``server 7d0b...``.
+    """
+
+    def __init__(self, entry: object, where: str) -> None:
+        if not isinstance(entry, dict):
+            raise JournalError(f'{where}: not an object')
+        self.entry: Mapping[str, object] = entry
+        self.where = where
+
+    def fail(self, name: str, rule: str) -> typing.NoReturn:
+        raise JournalError(f'{self.where}: {name} {rule}')
+
+    def text(
+        self, name: str, max_length: int = NAME_MAX_LENGTH, default: str = ''
+    ) -> str:
+        value = self.entry.get(name, default)
+        if not isinstance(value, str):
+            self.fail(name, 'is not text')
+        if len(value) > max_length:
+            self.fail(name, f'is longer than {max_length} characters')
+        return value
+
+    def text_or_none(
+        self, name: str, max_length: int = NAME_MAX_LENGTH
+    ) -> str | None:
+        if self.entry.get(name) is None:
+            return None
+        return self.text(name, max_length)
+
+    def uuid(self, name: str) -> str:
+        value = self.entry.get(name)
+        if not isinstance(value, str) or not uuidutils.is_uuid_like(value):
+            self.fail(name, f'{value!r} is not a UUID')
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        value = self.entry.get(name)
+        if value not in choices:
+            self.fail(name, f'{value!r} is not one of {", ".join(choices)}')
+        return str(value)
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        value = self.entry.get(name, default)
+        if not isinstance(value, bool):
+            self.fail(name, 'is not true or false')
+        return value
+
+    def migration_id(self, name: str) -> int | None:
+        value = self.entry.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.fail(name, f'{value!r} is not a migration ID')
+        return value
+
+    def time(self, name: str, optional: bool = False) -> str | None:
+        value = self.entry.get(name)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            self.fail(name, f'{value!r} is not a time')
+        try:
+            datetime.datetime.strptime(value, TIME_FORMAT)
+        except ValueError:
+            self.fail(
+                name, f'{value!r} is not a time like 2026-12-01T08:00:05Z'
+            )
+        return value
+
+    def objects(self, name: str, required: bool = True) -> list[object]:
+        value = self.entry.get(name, None if required else [])
+        if not isinstance(value, list):
+            self.fail(name, 'is not a list')
+        return value
+
+    def object(self, name: str) -> dict[str, object]:
+        value = self.entry.get(name, {})
+        if not isinstance(value, dict):
+            self.fail(name, 'is not an object')
+        return value
+
+
+# Attribute changes (marks).
 
 
 def _change_to_json(change: attributes.AttributeChange) -> dict[str, object]:
@@ -58,68 +170,166 @@ def _change_to_json(change: attributes.AttributeChange) -> dict[str, object]:
     return entry
 
 
-def _description_change(
-    before: object, after: object
-) -> attributes.AttributeChange:
-    values = [_text_or_none(value, 'description') for value in (before, after)]
+def _text_values(
+    fields: _Fields, check: Callable[[str], str | None]
+) -> tuple[str | None, str | None]:
+    values = (
+        fields.text_or_none('before', 1 << 16),
+        fields.text_or_none('after', 1 << 16),
+    )
     for text in values:
         if text is not None:
-            _check(rules.description_problem(text))
-    return attributes.AttributeChange(attributes.description(), *values)
+            _check(check(text))
+    return values
 
 
-def _property_change(
-    key: object, before: object, after: object
-) -> attributes.AttributeChange:
-    if not isinstance(key, str):
-        raise JournalError('a property change has no key')
-    _check(rules.property_key_problem(key))
-    _check(rules.path_segment_problem('property key', key))
-    values = [
-        _text_or_none(value, f'property {key}') for value in (before, after)
-    ]
-    for text in values:
-        if text is not None:
-            _check(rules.property_value_problem(key, text))
-    return attributes.AttributeChange(attributes.property_(key), *values)
-
-
-def _tag_change(
-    tag: object, before: object, after: object
-) -> attributes.AttributeChange:
-    if not isinstance(tag, str):
-        raise JournalError('a tag change has no tag')
-    _check(rules.tag_problem(tag))
-    if not isinstance(before, bool) or not isinstance(after, bool):
-        raise JournalError(f'tag {tag}: expected true or false')
-    return attributes.AttributeChange(attributes.tag(tag), before, after)
-
-
-def _change_from_json(entry: object) -> attributes.AttributeChange:
-    if not isinstance(entry, dict):
-        raise JournalError('a change is not an object')
-    kind = entry.get('attribute')
-    before, after = entry.get('before'), entry.get('after')
+def _change_from_json(entry: object, where: str) -> attributes.AttributeChange:
+    fields = _Fields(entry, f'{where}: a change')
+    kind = fields.choice(
+        'attribute',
+        (attributes.DESCRIPTION, attributes.PROPERTY, attributes.TAG),
+    )
     if kind == attributes.DESCRIPTION:
-        return _description_change(before, after)
+        before, after = _text_values(fields, rules.description_problem)
+        return attributes.AttributeChange(
+            attributes.description(), before, after
+        )
     if kind == attributes.PROPERTY:
-        return _property_change(entry.get('key'), before, after)
-    if kind == attributes.TAG:
-        return _tag_change(entry.get('tag'), before, after)
-    raise JournalError(f'unknown attribute {kind!r}')
+        key = fields.text('key')
+        _check(rules.property_key_problem(key))
+        _check(rules.path_segment_problem('property key', key))
+        before, after = _text_values(
+            fields, lambda value: rules.property_value_problem(key, value)
+        )
+        return attributes.AttributeChange(
+            attributes.property_(key), before, after
+        )
+    tag = fields.text('tag')
+    _check(rules.tag_problem(tag))
+    return attributes.AttributeChange(
+        attributes.tag(tag), fields.boolean('before'), fields.boolean('after')
+    )
+
+
+# Moves and services.
+
+
+@dataclasses.dataclass(frozen=True)
+class MoveEntry:
+    """How a run moves a server, and where it went."""
+
+    #: ``live``, ``cold`` or ``evacuate``.
+    kind: str
+    #: The compute host asked for; None: the scheduler picks.
+    target: str | None = None
+    #: Where the server went (a compute host), once the run knows it.
+    destination: str | None = None
+    #: The ID of the move's migration record, once the run knows it.
+    migration: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, entry: object, where: str) -> MoveEntry:
+        fields = _Fields(entry, f'{where}: move')
+        return cls(
+            kind=fields.choice('kind', MOVE_KINDS),
+            target=fields.text_or_none('target'),
+            destination=fields.text_or_none('destination'),
+            migration=fields.migration_id('migration'),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceState:
+    status: str
+    disabled_reason: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, entry: object, where: str) -> ServiceState:
+        fields = _Fields(entry, where)
+        return cls(
+            status=fields.choice('status', SERVICE_STATUSES),
+            disabled_reason=fields.text_or_none('disabled_reason'),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceEntry:
+    """A compute service a run changes: its state before and after."""
+
+    id: str
+    host: str
+    before: ServiceState
+    after: ServiceState
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            'id': self.id,
+            'host': self.host,
+            'before': self.before.to_json(),
+            'after': self.after.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, entry: object) -> ServiceEntry:
+        fields = _Fields(entry, 'a service')
+        host = fields.text('host')
+        where = f'the service of {host}'
+        fields.where = where
+        return cls(
+            id=fields.uuid('id'),
+            host=host,
+            before=ServiceState.from_json(
+                fields.entry.get('before'), f'{where}: before'
+            ),
+            after=ServiceState.from_json(
+                fields.entry.get('after'), f'{where}: after'
+            ),
+        )
+
+
+# Servers and the document.
 
 
 @dataclasses.dataclass(frozen=True)
 class ServerEntry:
-    """One server of a journal: who it is and what the run changed."""
+    """One server of a journal: who and where it is, what the run does."""
 
     id: str
     name: str
     project_id: str
     hypervisor_hostname: str | None
-    changes: tuple[attributes.AttributeChange, ...]
+    changes: tuple[attributes.AttributeChange, ...] = ()
+    #: Where the server is, and its status, when the run starts (v2).
+    compute_host: str | None = None
+    status: str = ''
+    move: MoveEntry | None = None
     result: str = PENDING
     details: str = ''
+
+    @classmethod
+    def of(
+        cls,
+        server: model.ServerState,
+        changes: tuple[attributes.AttributeChange, ...] = (),
+        move: MoveEntry | None = None,
+    ) -> ServerEntry:
+        """The entry of ``server`` as the run found it."""
+        return cls(
+            id=server.id,
+            name=server.name,
+            project_id=server.project_id,
+            hypervisor_hostname=server.hypervisor_hostname,
+            compute_host=server.compute_host,
+            status=server.status,
+            changes=changes,
+            move=move,
+        )
 
     def server(self) -> model.ServerState:
         """The server as the journal knows it (for its row)."""
@@ -128,48 +338,59 @@ class ServerEntry:
             name=self.name,
             project_id=self.project_id,
             hypervisor_hostname=self.hypervisor_hostname,
+            compute_host=self.compute_host,
+            status=self.status,
         )
 
     def to_json(self) -> dict[str, object]:
-        return {
+        entry: dict[str, object] = {
             'id': self.id,
             'name': self.name,
             'project_id': self.project_id,
             'hypervisor_hostname': self.hypervisor_hostname,
+            'compute_host': self.compute_host,
+            'status': self.status,
             'changes': [_change_to_json(change) for change in self.changes],
-            'result': self.result,
-            'details': self.details,
         }
+        if self.move is not None:
+            entry['move'] = self.move.to_json()
+        entry['result'] = self.result
+        entry['details'] = self.details
+        return entry
 
     @classmethod
     def from_json(cls, entry: object) -> ServerEntry:
-        if not isinstance(entry, dict) or not isinstance(entry.get('id'), str):
-            raise JournalError('a server entry has no id')
-        changes = entry.get('changes')
-        if not isinstance(changes, list):
-            raise JournalError(f'server {entry["id"]}: no list of changes')
+        fields = _Fields(entry, 'a server')
+        server_id = fields.uuid('id')
+        fields.where = f'server {server_id}'
+        where = fields.where
+        move = fields.entry.get('move')
         return cls(
-            id=entry['id'],
-            name=str(entry.get('name') or ''),
-            project_id=str(entry.get('project_id') or ''),
-            hypervisor_hostname=entry.get('hypervisor_hostname'),
-            changes=tuple(_change_from_json(change) for change in changes),
-            result=str(entry.get('result') or PENDING),
-            details=str(entry.get('details') or ''),
+            id=server_id,
+            name=fields.text('name'),
+            project_id=fields.text('project_id'),
+            hypervisor_hostname=fields.text_or_none('hypervisor_hostname'),
+            changes=tuple(
+                _change_from_json(change, where)
+                for change in fields.objects('changes', required=False)
+            ),
+            compute_host=fields.text_or_none('compute_host'),
+            status=fields.text('status', STATUS_MAX_LENGTH),
+            move=None if move is None else MoveEntry.from_json(move, where),
+            result=fields.text('result', STATUS_MAX_LENGTH, PENDING),
+            details=fields.text('details', DETAILS_MAX_LENGTH),
         )
 
 
 def _hypervisor_from_json(entry: object) -> model.Hypervisor:
-    if not isinstance(entry, dict):
-        raise JournalError('a hypervisor is not an object')
-    try:
-        return model.Hypervisor(
-            id=str(entry['id']),
-            name=str(entry['name']),
-            host=entry.get('host'),
-        )
-    except KeyError as error:
-        raise JournalError(f'a hypervisor has no {error}') from error
+    fields = _Fields(entry, 'a hypervisor')
+    hypervisor_id = fields.uuid('id')
+    fields.where = f'hypervisor {hypervisor_id}'
+    return model.Hypervisor(
+        id=hypervisor_id,
+        name=fields.text('name'),
+        host=fields.text_or_none('host'),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +402,12 @@ class Document:
     endpoint: str
     hypervisors: tuple[model.Hypervisor, ...]
     servers: tuple[ServerEntry, ...]
+    #: Which wing wrote it, and so which one undoes it.
+    wing: Wing = 'marks'
+    services: tuple[ServiceEntry, ...] = ()
+    #: Nova's time when the run started (its Date header): the migration
+    #: records of the run's moves were created after it.
+    nova_started_at: str | None = None
     #: The run's options, as given (selection and change).
     options: dict[str, object] = dataclasses.field(default_factory=dict)
     #: For a restore: the journal it restored.
@@ -192,8 +419,10 @@ class Document:
         return {
             'format': FORMAT,
             'version': VERSION,
+            'wing': self.wing,
             'verb': self.verb,
             'started_at': self.started_at,
+            'nova_started_at': self.nova_started_at,
             'finished_at': self.finished_at,
             'interrupted': self.interrupted,
             'endpoint': self.endpoint,
@@ -203,6 +432,7 @@ class Document:
                 {'id': h.id, 'name': h.name, 'host': h.host}
                 for h in self.hypervisors
             ],
+            'services': [service.to_json() for service in self.services],
             'servers': [server.to_json() for server in self.servers],
         }
 
@@ -210,23 +440,34 @@ class Document:
     def from_json(cls, document: object) -> Document:
         if not isinstance(document, dict) or document.get('format') != FORMAT:
             raise JournalError(f'not a {FORMAT} document')
-        if document.get('version') != VERSION:
+        version = document.get('version')
+        if version not in READABLE_VERSIONS:
             raise JournalError(
-                f'version {document.get("version")!r}; this release reads '
-                f'version {VERSION}'
+                f'version {version!r}; this release reads versions '
+                f'{", ".join(map(str, READABLE_VERSIONS))}'
             )
-        hypervisors = document.get('hypervisors') or []
-        servers = document.get('servers')
-        if not isinstance(hypervisors, list) or not isinstance(servers, list):
-            raise JournalError('no list of hypervisors or servers')
+        fields = _Fields(document, 'the journal')
+        wing = fields.choice('wing', WINGS) if version >= 2 else 'marks'
         return cls(
-            verb=str(document.get('verb')),
-            started_at=str(document.get('started_at')),
-            endpoint=str(document.get('endpoint') or ''),
-            hypervisors=tuple(map(_hypervisor_from_json, hypervisors)),
-            servers=tuple(map(ServerEntry.from_json, servers)),
-            options=dict(document.get('options') or {}),
-            restores=document.get('restores'),
-            finished_at=document.get('finished_at'),
-            interrupted=bool(document.get('interrupted')),
+            verb=fields.choice('verb', VERBS),
+            started_at=str(fields.time('started_at')),
+            endpoint=fields.text('endpoint', ENDPOINT_MAX_LENGTH),
+            hypervisors=tuple(
+                map(_hypervisor_from_json, fields.objects('hypervisors'))
+            ),
+            servers=tuple(
+                map(ServerEntry.from_json, fields.objects('servers'))
+            ),
+            wing=typing.cast(Wing, wing),
+            services=tuple(
+                map(
+                    ServiceEntry.from_json,
+                    fields.objects('services', required=False),
+                )
+            ),
+            nova_started_at=fields.time('nova_started_at', optional=True),
+            options=fields.object('options'),
+            restores=fields.text_or_none('restores', PATH_MAX_LENGTH),
+            finished_at=fields.time('finished_at', optional=True),
+            interrupted=fields.boolean('interrupted'),
         )

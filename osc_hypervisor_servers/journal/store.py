@@ -34,6 +34,7 @@ import logging
 import os
 import pathlib
 import re
+import typing
 
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.journal import schema
@@ -76,11 +77,25 @@ def default_name(
 
 
 def _timestamp(moment: datetime.datetime) -> str:
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
+    return moment.strftime(schema.TIME_FORMAT)
 
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+#: Makes the journal entry that holds a server's result.
+Recorder = typing.Callable[
+    [schema.ServerEntry, reporting.ServerResult], schema.ServerEntry
+]
+
+
+def with_result(
+    entry: schema.ServerEntry, result: reporting.ServerResult
+) -> schema.ServerEntry:
+    return dataclasses.replace(
+        entry, result=str(result.status), details=result.details
+    )
 
 
 def read(path: str) -> schema.Document:
@@ -96,6 +111,20 @@ def read(path: str) -> schema.Document:
         return schema.Document.from_json(raw)
     except schema.JournalError as error:
         errors.refuse(f'Journal {path} cannot be used: {error}')
+
+
+def check_endpoint(
+    document: schema.Document, path: str, endpoint: str, any_endpoint: bool
+) -> None:
+    """Refuse a journal written against another compute endpoint, unless
+    ``any_endpoint`` (the same cloud under another URL).
+    """
+    if not any_endpoint and document.endpoint != endpoint:
+        errors.refuse(
+            f'Journal {path} was written against {document.endpoint}, not '
+            f'this cloud ({endpoint}); give --any-endpoint if they are the '
+            f'same cloud'
+        )
 
 
 def _write_private(path: pathlib.Path, text: str, exclusive: bool) -> None:
@@ -190,19 +219,19 @@ class Journal:
             f'(a journal is never overwritten)'
         )
 
-    def finish(self, report: reporting.Report) -> None:
-        """Record each server's result; replaces the file atomically."""
+    def finish(
+        self, report: reporting.Report, record: Recorder = with_result
+    ) -> None:
+        """Record each server's result (``record`` makes the entry that
+        holds it); replaces the file atomically.
+        """
         results = {result.server.id: result for result in report.results}
         document = dataclasses.replace(
             self.document,
             finished_at=_timestamp(_now()),
             interrupted=report.interrupted,
             servers=tuple(
-                dataclasses.replace(
-                    entry,
-                    result=str(results[entry.id].status),
-                    details=results[entry.id].details,
-                )
+                record(entry, results[entry.id])
                 if entry.id in results
                 else entry
                 for entry in self.document.servers
@@ -216,22 +245,26 @@ class Journal:
 
 
 def new_document(
+    wing: schema.Wing,
     verb: str,
     endpoint: str,
     hypervisors: Sequence[model.Hypervisor],
     servers: Sequence[schema.ServerEntry],
     options: dict[str, object],
     restores: str | None = None,
+    services: Sequence[schema.ServiceEntry] = (),
 ) -> schema.Document:
-    """A journal's document before its run (its start time is set when
+    """A journal's document before its run (its start times are set when
     it is written).
     """
     return schema.Document(
+        wing=wing,
         verb=verb,
         started_at='',
         endpoint=endpoint,
         hypervisors=tuple(hypervisors),
         servers=tuple(servers),
+        services=tuple(services),
         options=options,
         restores=restores,
     )
@@ -240,13 +273,23 @@ def new_document(
 class WriteAhead:
     """The run's step that journals it (see :mod:`..runner.execution`).
 
-    Writes the journal before the first task, when the document holds
-    any server, and records the results after the last one.
+    Writes the journal before anything else the run does, when the
+    document holds any server or service, and records the results after
+    the last task (``record`` makes each entry that holds its result).
+    ``nova_clock``, when given, says Nova's time at the start.
     """
 
-    def __init__(self, path: str | None, document: schema.Document) -> None:
+    def __init__(
+        self,
+        path: str | None,
+        document: schema.Document,
+        record: Recorder = with_result,
+        nova_clock: typing.Callable[[], datetime.datetime] | None = None,
+    ) -> None:
         self.requested_path = path
         self.document = document
+        self.record = record
+        self.nova_clock = nova_clock
         self.journal: Journal | None = None
 
     @property
@@ -258,16 +301,20 @@ class WriteAhead:
         return None
 
     def perform(self) -> None:
-        if self.document.servers:
-            self.journal = Journal.write_ahead(
-                self.requested_path, self.document
+        if not (self.document.servers or self.document.services):
+            return
+        document = self.document
+        if self.nova_clock is not None:
+            document = dataclasses.replace(
+                document, nova_started_at=_timestamp(self.nova_clock())
             )
+        self.journal = Journal.write_ahead(self.requested_path, document)
 
     def conclude(self, report: reporting.Report) -> None:
         if self.journal is None:
             return
         try:
-            self.journal.finish(report)
+            self.journal.finish(report, self.record)
         except OSError as error:
             # The journal written before the run still undoes it.
             LOG.warning(

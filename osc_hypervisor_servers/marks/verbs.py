@@ -31,7 +31,6 @@ from osc_hypervisor_servers.marks import change_request
 from osc_hypervisor_servers.marks import mark_options
 from osc_hypervisor_servers.marks import planning
 from osc_hypervisor_servers.runner import connections
-from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import execution
 from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.runner import reporting
@@ -43,33 +42,10 @@ def _journal_entries(
     plans: Iterable[planning.ServerPlan],
 ) -> list[schema.ServerEntry]:
     return [
-        schema.ServerEntry(
-            id=plan.server.id,
-            name=plan.server.name,
-            project_id=plan.server.project_id,
-            hypervisor_hostname=plan.server.hypervisor_hostname,
-            changes=plan.changes,
-        )
+        schema.ServerEntry.of(plan.server, changes=plan.changes)
         for plan in plans
         if plan.writes
     ]
-
-
-def _endpoint(context: invocation.RunContext) -> str:
-    return str(context.compute.get_endpoint() or '')
-
-
-def _check_endpoint(
-    options: mark_options.RestoreOptions,
-    document: schema.Document,
-    endpoint: str,
-) -> None:
-    if not options.any_endpoint and document.endpoint != endpoint:
-        errors.refuse(
-            f'Journal {options.journal} was written against '
-            f'{document.endpoint}, not this cloud ({endpoint}); give '
-            f'--any-endpoint if they are the same cloud'
-        )
 
 
 def change(
@@ -94,8 +70,9 @@ def change(
     journal = store.WriteAhead(
         options.run.journal,
         store.new_document(
+            'marks',
             options.verb,
-            _endpoint(context),
+            context.endpoint,
             selected.hypervisors,
             _journal_entries(plans),
             options.selection.to_json(),
@@ -146,8 +123,10 @@ def restore(
     """``hypervisor servers restore`` of a journal of marks: undo what
     the run did.
     """
-    endpoint = _endpoint(context)
-    _check_endpoint(options, document, endpoint)
+    endpoint = context.endpoint
+    store.check_endpoint(
+        document, options.journal, endpoint, options.any_endpoint
+    )
     version.require(
         context.compute,
         change_request.required_microversions(
@@ -164,14 +143,15 @@ def restore(
         listings.find_by_id(
             context.compute,
             [entry.id for entry in document.servers],
-            hypervisors,
             context.retry,
             parallel,
+            hypervisors=hypervisors,
         ),
     )
     journal = store.WriteAhead(
         options.run.journal,
         store.new_document(
+            'marks',
             'restore',
             endpoint,
             hypervisors,

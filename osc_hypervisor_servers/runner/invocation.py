@@ -53,3 +53,8 @@ class RunContext:
     progress: pool.Progress | None = None
     #: Tells the operator, on stderr, what the run did besides its rows.
     notify: Callable[[str], None] = _silent
+
+    @property
+    def endpoint(self) -> str:
+        """The compute endpoint, as journals name the cloud."""
+        return str(self.compute.get_endpoint() or '')

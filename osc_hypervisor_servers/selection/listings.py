@@ -189,25 +189,49 @@ def list_servers(
     return list(found.values())
 
 
+def on_hosts(
+    compute: _proxy.Proxy,
+    hosts: Sequence[str],
+    retry: retrying.RetryPolicy,
+    workers: int = 1,
+) -> list[model.ServerState]:
+    """Every server on the compute ``hosts``, across all projects."""
+
+    def on_host(host: str) -> list[model.ServerState]:
+        return [
+            server
+            for server in _detailed_listing(
+                compute, retry, _query(None, None, host=host)
+            )
+            if server.compute_host == host
+        ]
+
+    return [
+        server
+        for listed in concurrency.bounded_map(on_host, hosts, workers)
+        for server in listed
+    ]
+
+
 def find_by_id(
     compute: _proxy.Proxy,
     server_ids: Sequence[str],
-    hypervisors: Sequence[model.Hypervisor],
     retry: retrying.RetryPolicy,
     workers: int,
+    hypervisors: Sequence[model.Hypervisor] = (),
+    hosts: Sequence[str] = (),
 ) -> dict[str, model.ServerState | None]:
     """The servers ``server_ids`` as they are now; None for those gone.
 
-    They are looked for first on ``hypervisors``, where they most likely
-    still are (one listing each), then one by one.
+    They are looked for first on ``hypervisors`` and compute ``hosts``,
+    where they most likely are (one listing each), then one by one.
     """
     wanted = set(server_ids)
+    listed = list_servers(
+        compute, hypervisors, retry, workers=workers
+    ) + on_hosts(compute, hosts, retry, workers)
     found: dict[str, model.ServerState | None] = {
-        server.id: server
-        for server in list_servers(
-            compute, hypervisors, retry, workers=workers
-        )
-        if server.id in wanted
+        server.id: server for server in listed if server.id in wanted
     }
     elsewhere = [
         server_id for server_id in server_ids if server_id not in found

@@ -41,6 +41,7 @@ import requests
 import testtools
 
 from osc_hypervisor_servers.core import model
+from osc_hypervisor_servers.moves import compute_services
 from osc_hypervisor_servers.runner import retrying
 
 _server_numbers = itertools.count(1)
@@ -62,7 +63,7 @@ class PrivateStateHome(fixtures.Fixture):
 
 def make_hypervisor(name, host=None, hypervisor_id=None, running_vms=None):
     return sdk_hypervisor.Hypervisor.existing(
-        id=hypervisor_id or str(uuid.uuid4()),
+        id=hypervisor_id or str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
         name=name,
         service_details={'host': host or name},
         running_vms=running_vms,
@@ -84,7 +85,7 @@ def nova_server(
     """A server as Nova's JSON shows it to an admin."""
     number = next(_server_numbers)
     return {
-        'id': server_id or f'server-{number:04d}',
+        'id': server_id or str(uuid.UUID(int=number)),
         'name': f'vm-{number}' if name is None else name,
         'tenant_id': project_id,
         'OS-EXT-SRV-ATTR:hypervisor_hostname': hypervisor,
@@ -305,6 +306,10 @@ def make_compute(nova, version='2.100'):
     return compute
 
 
+def service_id(host):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f'service/{host}'))
+
+
 def compute_service(
     host='compute-1',
     state='up',
@@ -313,13 +318,25 @@ def compute_service(
     disabled_reason=None,
 ):
     return sdk_service.Service.existing(
-        id=f'service-{host}',
+        id=service_id(host),
         binary='nova-compute',
         host=host,
         state=state,
         status=status,
         forced_down=forced_down,
         disabled_reason=disabled_reason,
+    )
+
+
+def compute_service_state(host='compute-1', **attrs):
+    """A compute service as the plugin holds it."""
+    return compute_services.ComputeService(
+        id=service_id(host),
+        host=host,
+        status=attrs.get('status', 'enabled'),
+        state=attrs.get('state', 'up'),
+        forced_down=attrs.get('forced_down', False),
+        disabled_reason=attrs.get('disabled_reason'),
     )
 
 

@@ -28,7 +28,9 @@ from osc_hypervisor_servers.journal import store
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.tests.unit import fakes
 
-COMPUTE_7 = model.Hypervisor('id-7', 'compute-7', 'compute-7')
+HYPERVISOR_ID = '0c6a4b2e-7d31-4f7e-9b1c-2a5d8e6f7a90'
+SERVER_ID = '7d0b8f3c-1e2a-4b5c-8d9e-0f1a2b3c4d5e'
+COMPUTE_7 = model.Hypervisor(HYPERVISOR_ID, 'compute-7', 'compute-7')
 CHANGES = (
     attributes.AttributeChange(
         attributes.description(), 'web frontend', 'compute-7 down'
@@ -42,8 +44,8 @@ CHANGES = (
 def entries():
     return [
         schema.ServerEntry(
-            id='s1',
-            name='s1',
+            id=SERVER_ID,
+            name='web-1',
             project_id='p',
             hypervisor_hostname='compute-7',
             changes=CHANGES,
@@ -53,6 +55,7 @@ def entries():
 
 def set_document(servers=None):
     return store.new_document(
+        'marks',
         'set',
         fakes.ENDPOINT,
         [COMPUTE_7],
@@ -91,16 +94,17 @@ class TestWriteAhead(testtools.TestCase):
         with open(written.path) as journal_file:
             document = json.load(journal_file)
         self.assertEqual('osc-hypervisor-servers-journal', document['format'])
-        self.assertEqual(1, document['version'])
+        self.assertEqual(2, document['version'])
+        self.assertEqual('marks', document['wing'])
         self.assertEqual('set', document['verb'])
         self.assertEqual(fakes.ENDPOINT, document['endpoint'])
         self.assertIsNone(document['finished_at'])
         self.assertEqual(
-            [{'id': 'id-7', 'name': 'compute-7', 'host': 'compute-7'}],
+            [{'id': HYPERVISOR_ID, 'name': 'compute-7', 'host': 'compute-7'}],
             document['hypervisors'],
         )
         (server,) = document['servers']
-        self.assertEqual('s1', server['id'])
+        self.assertEqual(SERVER_ID, server['id'])
         self.assertEqual('pending', server['result'])
         self.assertEqual(
             [
@@ -121,7 +125,7 @@ class TestWriteAhead(testtools.TestCase):
 
     def test_finish_records_results(self):
         written = self.write()
-        server = fakes.server_state('s1')
+        server = fakes.server_state(SERVER_ID)
         written.finish(
             reporting.Report(
                 [reporting.ServerResult(server, reporting.CHANGED, 'did it')]
@@ -190,7 +194,7 @@ class TestWriteAheadStep(testtools.TestCase):
         return reporting.Report(
             [
                 reporting.ServerResult(
-                    fakes.server_state('s1'), reporting.CHANGED
+                    fakes.server_state(SERVER_ID), reporting.CHANGED
                 )
             ]
         )

@@ -178,9 +178,9 @@ class TestFindById(fakes.ComputeTestCase):
         found = listings.find_by_id(
             self.compute,
             [here['id'], moved['id'], 'deleted'],
-            [COMPUTE_1],
             self.retry,
             workers=2,
+            hypervisors=[COMPUTE_1],
         )
         self.assertEqual(
             {here['id']: 'compute-1', moved['id']: 'compute-2'},
