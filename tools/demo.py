@@ -13,11 +13,12 @@
 """Run the maintenance workflow against an embedded real Nova.
 
 Starts a real nova-api with three fake hypervisors and a dozen servers on
-127.0.0.1 (no cloud needed), then, on one hypervisor: marks its servers
-(``hypervisor servers set``), drains it (``migrate``) and undoes the
-marks (``restore``), showing each step through ``openstack server
-list``/``show``. With ``--keep`` the cloud stays up for you to try
-commands against it until Ctrl-C.
+127.0.0.1 (no cloud needed), then the whole cycle on one hypervisor:
+marks its servers (``hypervisor servers set``), drains it (``migrate``),
+puts every server back (``restore`` of the drain's journal) and undoes
+the marks (``restore`` of the marks' journal), showing each step through
+``openstack server list``/``show``. With ``--keep`` the cloud stays up
+for you to try commands against it until Ctrl-C.
 """
 
 import argparse
@@ -36,16 +37,28 @@ TARGET = 'compute-1'
 
 def run(env, *args, check=True):
     """Run ``openstack`` (the one beside this Python: see ``env()``);
-    return what it printed on stderr, which it also shows.
+    show what it printed, stdout and stderr in the order it printed them,
+    under its prompt; return it.
     """
     print(f'\n$ openstack {shlex.join(args)}', flush=True)
     process = subprocess.run(
-        ['openstack', *args], env=env, stderr=subprocess.PIPE, text=True
+        ['openstack', *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
-    print(process.stderr, end='', file=sys.stderr, flush=True)
+    print(process.stdout, end='', flush=True)
     if check and process.returncode != 0:
         sys.exit(f'demo: the command above failed ({process.returncode})')
-    return process.stderr
+    return process.stdout
+
+
+def journal_of(output, step):
+    named = re.search(r'^Journal of this run: (.+)$', output, re.M)
+    if named is None:
+        sys.exit(f'demo: {step} named no journal')
+    return named[1]
 
 
 def main():
@@ -77,17 +90,16 @@ def main():
         run(env, 'hypervisor', 'list')
 
         print(f'\n1. Mark the servers of {TARGET}:')
-        stderr = run(
-            env,
-            'hypervisor', 'servers', 'set', TARGET,
-            '--property', 'maintenance=2026-12-01',
-            '--tag', 'maintenance',
-            '--description', f'{TARGET} reboots on 2026-12-01 08:00 UTC',
+        marks = journal_of(
+            run(
+                env,
+                'hypervisor', 'servers', 'set', TARGET,
+                '--property', 'maintenance=2026-12-01',
+                '--tag', 'maintenance',
+                '--description', f'{TARGET} reboots on 2026-12-01 08:00 UTC',
+            ),
+            'set',
         )  # fmt: skip
-        named = re.search(r'^Journal of this run: (.+)$', stderr, re.M)
-        if named is None:
-            sys.exit('demo: set named no journal')
-        journal = named[1]
         print(
             f'\nOnly the servers on {TARGET} carry the tag (not those on '
             f'compute-10, whose name starts the same):'
@@ -107,19 +119,30 @@ def main():
         )
 
         print(f'\n2. Drain {TARGET}: every server moves, and says where:')
-        run(env, 'hypervisor', 'servers', 'migrate', TARGET,
-            '--disable-service', '--disable-reason', 'demo')  # fmt: skip
+        drain = journal_of(
+            run(env, 'hypervisor', 'servers', 'migrate', TARGET,
+                '--disable-service', '--disable-reason', 'demo'),
+            'migrate',
+        )  # fmt: skip
         run(env, 'server', 'list', '--all-projects', '--long',
             '-c', 'Name', '-c', 'Status', '-c', 'Host')  # fmt: skip
 
-        print(f'\n3. (maintenance)  4. Enable {TARGET} again:')
-        run(env, 'compute', 'service', 'set', '--enable', TARGET,
-            'nova-compute')  # fmt: skip
+        print(
+            f'\n3. (maintenance)\n\n4. Bring every server home: the journal '
+            f'of step 2 enables {TARGET} again and moves back each server '
+            f'still where the drain put it:'
+        )
+        run(env, 'hypervisor', 'servers', 'restore', drain)
 
         print('\n5. Undo the marks with the journal of step 1:')
-        run(env, 'hypervisor', 'servers', 'restore', journal)
+        run(env, 'hypervisor', 'servers', 'restore', marks)
+        print('\nEvery server is back on its hypervisor, as it was:')
+        run(env, 'server', 'list', '--all-projects', '--long',
+            '-c', 'Name', '-c', 'Status', '-c', 'Host')  # fmt: skip
         run(env, 'server', 'show', first, '-c', 'name', '-c', 'description',
-            '-c', 'tags', '-c', 'properties')  # fmt: skip
+            '-c', 'tags', '-c', 'properties',
+            '-c', 'OS-EXT-SRV-ATTR:host')  # fmt: skip
+        run(env, 'compute', 'service', 'list', '--service', 'nova-compute')
         if args.keep:
             print(
                 '\nThe cloud keeps running. In another shell:\n\n'

@@ -25,6 +25,7 @@ import dataclasses
 
 from openstack.compute.v2 import _proxy
 from openstack.compute.v2 import service as sdk_service
+from osc_lib import exceptions
 
 from osc_hypervisor_servers.runner import concurrency
 from osc_hypervisor_servers.runner import errors
@@ -108,58 +109,104 @@ def require_down(found: Sequence[ComputeService]) -> None:
             )
 
 
-def disable(
+def find_compute_service(
+    compute: _proxy.Proxy, host: str, retry: retrying.RetryPolicy
+) -> ComputeService | None:
+    """The nova-compute service of ``host``; None unless it has one."""
+    try:
+        return compute_service(compute, host, retry)
+    except exceptions.CommandError:
+        return None
+
+
+def usable(service: ComputeService | None, host: str) -> str | None:
+    """Why servers cannot be moved to ``host`` now, or None."""
+    enable = f'openstack compute service set --enable {host} {BINARY}'
+    if service is None:
+        return f'{host} has no single {BINARY} service'
+    if service.is_down:
+        return f'the compute service of {host} is down'
+    if service.status == 'disabled':
+        because = (
+            f' ({service.disabled_reason})' if service.disabled_reason else ''
+        )
+        return (
+            f'the compute service of {host} is disabled{because}: once it '
+            f'may take servers, {enable}'
+        )
+    return None
+
+
+def _set_status(
     compute: _proxy.Proxy,
     service: ComputeService,
+    status: str,
     reason: str | None,
     retry: retrying.RetryPolicy,
 ) -> ComputeService:
-    """Disable ``service`` so that nothing is scheduled to it.
+    """Enable or disable ``service``; the service as Nova shows it then.
 
     Setting the same status twice is harmless, so a retry after a lost
     answer needs no judging.
     """
-    retry.call(
-        lambda: compute.disable_service(service.id, disabled_reason=reason)
-    )
+    if status == 'disabled':
+        retry.call(
+            lambda: compute.disable_service(service.id, disabled_reason=reason)
+        )
+    else:
+        retry.call(lambda: compute.enable_service(service.id))
     return compute_service(compute, service.host, retry)
 
 
-class DisableService:
-    """The drain's step that disables a compute service before its
-    moves (see :mod:`..runner.execution`); one already disabled is left
-    as it is.
+class SetServiceStatus:
+    """A step that enables or disables a compute service before a run's
+    moves (see :mod:`..runner.execution`), and says so. A service
+    already disabled is left as it is, whatever its reason.
     """
 
     def __init__(
         self,
         compute: _proxy.Proxy,
         service: ComputeService,
+        status: str,
         reason: str | None,
         retry: retrying.RetryPolicy,
         notify: Callable[[str], None],
     ) -> None:
         self.compute = compute
         self.service = service
+        self.status = status
         self.reason = reason
         self.retry = retry
         self.notify = notify
 
+    @property
+    def needed(self) -> bool:
+        return self.service.status != self.status
+
     def preview(self) -> str | None:
-        if self.service.status == 'disabled':
+        if not self.needed:
             return None
-        return f'Would disable the compute service of {self.service.host}'
+        verb = 'disable' if self.status == 'disabled' else 'enable'
+        return f'Would {verb} the compute service of {self.service.host}'
 
     def perform(self) -> None:
         service = self.service
-        done = 'was already disabled'
-        if service.status != 'disabled':
-            service = disable(self.compute, service, self.reason, self.retry)
-            done = 'is disabled'
+        if self.needed:
+            service = _set_status(
+                self.compute, service, self.status, self.reason, self.retry
+            )
+            done = 'is disabled' if self.status == 'disabled' else 'is enabled'
+        elif self.status == 'disabled':
+            done = 'was already disabled'
+        else:
+            return
         because = (
-            f' ({service.disabled_reason})' if service.disabled_reason else ''
+            f' ({service.disabled_reason})'
+            if service.disabled_reason and service.status == 'disabled'
+            else ''
         )
         self.notify(f'The compute service of {service.host} {done}{because}')
 
     def conclude(self, report: reporting.Report) -> None:
-        """Left disabled: the hypervisor is being maintained."""
+        """Left as set: the hypervisor is being maintained, or back."""

@@ -48,6 +48,18 @@ class Waiting:
 
 
 @dataclasses.dataclass(frozen=True)
+class RestoreOptions:
+    """The options of ``restore`` of a journal of moves."""
+
+    #: The journal to undo, as given.
+    journal: str
+    #: Restore even when the journal names another compute endpoint.
+    any_endpoint: bool = False
+    waiting: Waiting = Waiting()
+    run: invocation.RunOptions = invocation.RunOptions()
+
+
+@dataclasses.dataclass(frozen=True)
 class DrainOptions:
     selection: selector.Selection
     mode: kinds.Mode

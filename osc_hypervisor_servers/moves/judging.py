@@ -19,9 +19,13 @@ state of before (for an evacuation, as Nova leaves it).
 
 from __future__ import annotations
 
+import dataclasses
+
 from openstack.compute.v2 import _proxy
 
 from osc_hypervisor_servers.core import model
+from osc_hypervisor_servers.journal import schema
+from osc_hypervisor_servers.journal import store
 from osc_hypervisor_servers.moves import drain_options
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
@@ -37,6 +41,10 @@ WOULD_MIGRATE = reporting.Status('would migrate', ok=True)
 WOULD_EVACUATE = reporting.Status('would evacuate', ok=True)
 #: Ctrl-C came while Nova was moving it; Nova goes on.
 IN_PROGRESS = reporting.Status('in progress', ok=False)
+#: Left where someone else put it since: restore never moves it.
+KEPT = reporting.Status('kept', ok=True)
+#: Found on a drained hypervisor after the moves, with no move of ours.
+ARRIVED = reporting.Status('arrived', ok=False)
 
 #: The columns of a move's row, between Result and Details.
 COLUMNS = ('Action', 'Destination', 'Migration')
@@ -46,9 +54,13 @@ def row(
     plan: planning.MovePlan,
     status: reporting.Status,
     details: str,
-    destination: str | None = None,
+    landed: model.ServerState | None = None,
     record: migrations.Record | None = None,
 ) -> reporting.ServerResult:
+    """A move's row; ``landed`` is the server where the move left it."""
+    destination = plan.target
+    if landed is not None:
+        destination = landed.hypervisor_hostname or landed.compute_host
     return reporting.ServerResult(
         plan.server,
         status,
@@ -58,6 +70,7 @@ def row(
             'Destination': destination or '',
             'Migration': str(record.id) if record else '',
         },
+        moved_to=None if landed is None else landed.compute_host,
     )
 
 
@@ -68,12 +81,11 @@ def preview(plan: planning.MovePlan) -> reporting.ServerResult:
         plan,
         status,
         f'{plan.kind.label} to {plan.target or "a host the scheduler picks"}',
-        plan.target,
     )
 
 
 def staying(plan: planning.Staying) -> reporting.ServerResult:
-    return reporting.ServerResult(plan.server, reporting.SKIPPED, plan.reason)
+    return reporting.ServerResult(plan.server, plan.status, plan.reason)
 
 
 def verdict(
@@ -96,6 +108,15 @@ def verdict(
             f'{before.compute_host} ({now.status})',
             record=record,
         )
+    if plan.target is not None and now.compute_host != plan.target:
+        return row(
+            plan,
+            reporting.FAILED,
+            f'{record.describe()}, but the server is on {where}, not on '
+            f'{plan.target}',
+            now,
+            record,
+        )
     awaiting_confirmation = (
         plan.kind is kinds.COLD
         and not waiting.confirm
@@ -113,7 +134,7 @@ def verdict(
             reporting.FAILED,
             f'{record.describe()}: the server is {now.status}{task} on '
             f'{where}, it was {before.status}',
-            where,
+            now,
             record,
         )
     details = f'{plan.kind.label} in {seconds:.1f} s'
@@ -121,8 +142,30 @@ def verdict(
         details += f', {now.status} on {where}'
     elif awaiting_confirmation:
         details += ', not confirmed (--no-confirm)'
+    if plan.note:
+        details += f'; {plan.note}'
     status = EVACUATED if plan.kind is kinds.EVACUATE else MIGRATED
-    return row(plan, status, details, where, record)
+    return row(plan, status, details, now, record)
+
+
+def journaled(
+    entry: schema.ServerEntry, result: reporting.ServerResult
+) -> schema.ServerEntry:
+    """The journal entry of a move, with its row: result, destination
+    and migration record (see :mod:`..journal.store`).
+    """
+    entry = store.with_result(entry, result)
+    if entry.move is None:
+        return entry
+    migration = result.columns.get('Migration')
+    return dataclasses.replace(
+        entry,
+        move=dataclasses.replace(
+            entry.move,
+            destination=result.moved_to,
+            migration=int(migration) if migration else None,
+        ),
+    )
 
 
 def failure_reason(

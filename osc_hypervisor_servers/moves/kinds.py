@@ -35,6 +35,9 @@ COLD_CONFIRMED = frozenset({'confirmed'})
 
 @dataclasses.dataclass(frozen=True)
 class MoveKind:
+    #: Its mode's name, and the journal's (``live``, ``cold``,
+    #: ``evacuate``).
+    name: str
     #: What rows and messages call it.
     label: str
     #: The server states Nova allows it from.
@@ -60,6 +63,7 @@ class MoveKind:
 
 
 LIVE = MoveKind(
+    name='live',
     label='live migration',
     allowed_from=frozenset({'ACTIVE', 'PAUSED'}),
     migration_type='live-migration',
@@ -67,6 +71,7 @@ LIVE = MoveKind(
     action='live-migration',
 )
 COLD = MoveKind(
+    name='cold',
     label='cold migration',
     allowed_from=frozenset({'ACTIVE', 'SHUTOFF'}),
     migration_type='migration',
@@ -75,6 +80,7 @@ COLD = MoveKind(
 )
 #: ``completed`` once the source compute restarts.
 EVACUATE = MoveKind(
+    name='evacuate',
     label='evacuation',
     allowed_from=frozenset({'ACTIVE', 'SHUTOFF', 'ERROR'}),
     migration_type='evacuation',
@@ -87,3 +93,4 @@ BY_MODE: dict[Mode, MoveKind] = {
     'cold': COLD,
     'evacuate': EVACUATE,
 }
+BY_NAME: dict[str, MoveKind] = {kind.name: kind for kind in BY_MODE.values()}

@@ -43,7 +43,7 @@ def _naive_utc(moment: datetime.datetime) -> datetime.datetime:
     return moment
 
 
-def _parse_time(value: str | None) -> datetime.datetime | None:
+def parse_time(value: str | None) -> datetime.datetime | None:
     if not value:
         return None
     # Nova's records are UTC without a zone, e.g. 2026-12-01T08:00:05.123.
@@ -101,7 +101,7 @@ class Record:
         """The record, or None for one without a creation time, which
         cannot be told apart from an older move's.
         """
-        created_at = _parse_time(migration.created_at)
+        created_at = parse_time(migration.created_at)
         if created_at is None:
             return None
         return cls(
@@ -114,7 +114,7 @@ class Record:
             source_compute=migration.source_compute,
             dest_compute=migration.dest_compute,
             created_at=created_at,
-            updated_at=_parse_time(migration.updated_at),
+            updated_at=parse_time(migration.updated_at),
         )
 
     def describe(self) -> str:

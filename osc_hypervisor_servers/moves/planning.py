@@ -23,6 +23,7 @@ import dataclasses
 
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.moves import kinds
+from osc_hypervisor_servers.runner import reporting
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +34,8 @@ class MovePlan:
     kind: kinds.MoveKind
     #: The compute host to move to; None: the scheduler picks.
     target: str | None = None
+    #: What the row adds once the server moved.
+    note: str = ''
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Staying:
 
     server: model.ServerState
     reason: str
+    #: Its row's: SKIPPED when it should have moved.
+    status: reporting.Status = reporting.SKIPPED
 
 
 def _kind_for(status: str, mode: kinds.Mode) -> kinds.MoveKind | None:

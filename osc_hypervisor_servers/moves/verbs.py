@@ -10,41 +10,56 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""``hypervisor servers migrate`` and ``evacuate``: drain hypervisors.
+"""``hypervisor servers migrate``, ``evacuate``, and ``restore`` of them.
 
 A drain checks its input and the microversions, finds the servers and
 their compute services, plans each server's move without I/O, then hands
-the batch to the runner: its steps disable the services (when asked) and
-set the clock by Nova's; its tasks move the servers, several per source
-host at a time. ``--parallel`` is per source host: Nova runs a few moves
-per compute at a time and queues the rest, so each source is kept busy
-and several are drained side by side.
+the batch to the runner: its steps set the clock by Nova's, journal the
+run, and disable the services (when asked); its tasks move the servers,
+several per source host at a time. ``--parallel`` is per source host:
+Nova runs a few moves per compute at a time and queues the rest, so each
+source is kept busy and several are drained side by side. A drain ends
+when its hypervisors are empty: Nova lists them again, and any server
+still there makes the exit non-zero.
+
+A restore of a drain's journal is the same machinery the other way: each
+server goes back to its host of before, where the drain's move still
+holds (:mod:`.undo`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Sequence
+import dataclasses
 
 from osc_hypervisor_servers import version
 from osc_hypervisor_servers.core import model
+from osc_hypervisor_servers.journal import schema
+from osc_hypervisor_servers.journal import store
 from osc_hypervisor_servers.moves import compute_services
 from osc_hypervisor_servers.moves import drain_options
 from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import migrations
 from osc_hypervisor_servers.moves import moving
 from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.moves import undo
 from osc_hypervisor_servers.moves import watching
+from osc_hypervisor_servers.runner import concurrency
 from osc_hypervisor_servers.runner import connections
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import execution
 from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.runner import pool
 from osc_hypervisor_servers.runner import reporting
+from osc_hypervisor_servers.selection import listings
 from osc_hypervisor_servers.selection import lookup
 from osc_hypervisor_servers.selection import selector
 
-#: How often a drain lists the migrations of each source host.
+#: How often a run lists the migrations of each source host.
 WATCH_INTERVAL_SECONDS = 1.0
+
+Plans = Sequence[planning.MovePlan | planning.Staying]
 
 
 def _target_host(
@@ -68,7 +83,31 @@ def _target_host(
     return target.host
 
 
+def _refuse_moves_between(
+    options: drain_options.DrainOptions,
+    found: Sequence[compute_services.ComputeService],
+) -> None:
+    """Refuse a drain that could move servers of one hypervisor it
+    drains onto another: several sources, one of them open to the
+    scheduler, and no target named.
+    """
+    enabled = [s.host for s in found if s.status != 'disabled']
+    if len(found) < 2 or not enabled or options.target:
+        return
+    if options.mode == 'evacuate' or options.disable_service:
+        return
+    services = 'service of' if len(enabled) == 1 else 'services of'
+    verb = 'is' if len(enabled) == 1 else 'are'
+    errors.refuse(
+        f'{" and ".join(s.host for s in found)} are drained together, and '
+        f'the compute {services} {" and ".join(enabled)} {verb} enabled: '
+        f'Nova could move servers from one onto another; give '
+        f'--disable-service (or --host)'
+    )
+
+
 def _still_there(report: reporting.Report, dry_run: bool) -> str | None:
+    """The summary of a drain that left servers behind."""
     staying: dict[str, int] = {}
     for result in report.results:
         if not result.status.ok:
@@ -78,58 +117,194 @@ def _still_there(report: reporting.Report, dry_run: bool) -> str | None:
         return None
     count = sum(staying.values())
     verb = 'would stay' if dry_run else 'are still'
-    where = ', '.join(f'{n} on {host}' for host, n in sorted(staying.items()))
+    places = ', '.join(f'{n} on {host}' for host, n in sorted(staying.items()))
     if len(staying) == 1:
-        where = f'on {next(iter(staying))}'
-    return f'{count} of {len(report.results)} servers {verb} {where}'
+        places = f'on {next(iter(staying))}'
+    return f'{count} of {len(report.results)} servers {verb} {places}'
+
+
+def _not_back(report: reporting.Report, dry_run: bool) -> str | None:
+    """The summary of a restore that left servers away."""
+    away = len(report.results) - report.count(
+        *{result.status for result in report.results if result.status.ok}
+    )
+    if not away:
+        return None
+    verb = 'would not be' if dry_run else 'are not'
+    return (
+        f'{away} of {len(report.results)} servers {verb} back where they were'
+    )
 
 
 def _source_host(task: pool.Task) -> str:
     return task.server.compute_host or ''
 
 
-def _batch(
+def _journal_entries(plans: Plans) -> list[schema.ServerEntry]:
+    return [
+        schema.ServerEntry.of(
+            plan.server, move=schema.MoveEntry(plan.kind.name, plan.target)
+        )
+        for plan in plans
+        if isinstance(plan, planning.MovePlan)
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What every move of one run shares."""
+
+    context: invocation.RunContext
+    watcher: watching.Watcher
+    clock: migrations.NovaClock = dataclasses.field(
+        default_factory=migrations.NovaClock
+    )
+
+    def batch(
+        self,
+        plans: Plans,
+        waiting: drain_options.Waiting,
+        journal: store.WriteAhead,
+        services: Iterable[compute_services.SetServiceStatus] = (),
+    ) -> execution.Batch:
+        """The run's moves, after its clock, its journal and ``services``."""
+        tracking = moving.Tracking(
+            self.context.compute,
+            self.context.retry,
+            self.watcher,
+            self.clock,
+            version.negotiated(self.context.compute),
+        )
+        return execution.Batch(
+            tasks=[
+                moving.MoveTask(plan, waiting, tracking)
+                for plan in plans
+                if isinstance(plan, planning.MovePlan)
+            ],
+            settled=[
+                judging.staying(plan)
+                for plan in plans
+                if isinstance(plan, planning.Staying)
+            ],
+            steps=[
+                migrations.LearnNovaTime(self.context.compute, self.clock),
+                journal,
+                *services,
+            ],
+            lane=_source_host,
+        )
+
+    def journal(
+        self,
+        path: str | None,
+        document: schema.Document,
+    ) -> store.WriteAhead:
+        return store.WriteAhead(
+            path, document, record=judging.journaled, nova_clock=self.clock.now
+        )
+
+
+def _disabled(
+    found: Sequence[compute_services.ComputeService], reason: str | None
+) -> list[schema.ServiceEntry]:
+    """The journal's entries of the services a drain disables."""
+    return [
+        schema.ServiceEntry(
+            id=service.id,
+            host=service.host,
+            before=schema.ServiceState(
+                service.status, service.disabled_reason
+            ),
+            after=schema.ServiceState('disabled', reason),
+        )
+        for service in found
+        if service.status != 'disabled'
+    ]
+
+
+def _left_behind(
     context: invocation.RunContext,
     options: drain_options.DrainOptions,
-    plans: Sequence[planning.MovePlan | planning.Staying],
-    found: Sequence[compute_services.ComputeService],
-    watcher: watching.Watcher,
-) -> execution.Batch:
-    steps: list[execution.Step] = []
-    if options.disable_service:
-        steps += [
-            compute_services.DisableService(
-                context.compute,
-                service,
-                options.disable_reason,
-                context.retry,
-                context.notify,
-            )
-            for service in found
-        ]
-    clock = migrations.NovaClock()
-    steps.append(migrations.LearnNovaTime(context.compute, clock))
-    tracking = moving.Tracking(
+    hypervisors: Sequence[model.Hypervisor],
+    report: reporting.Report,
+) -> reporting.Report:
+    """``report``, with a row for every server Nova lists on the drained
+    ``hypervisors`` now (one that arrived meanwhile, or came back).
+    """
+    rows = {result.server.id: result for result in report.results}
+    hint = (
+        ''
+        if options.disable_service
+        else '; while its compute service is enabled, the scheduler may '
+        'place servers there: drain with --disable-service'
+    )
+    for server in listings.list_servers(
         context.compute,
+        hypervisors,
         context.retry,
-        watcher,
-        clock,
-        version.negotiated(context.compute),
+        status=options.selection.status,
+        project_id=options.selection.project_id,
+        workers=options.run.parallel,
+    ):
+        where = server.hypervisor_hostname
+        row = rows.get(server.id)
+        if row is None:
+            rows[server.id] = reporting.ServerResult(
+                server,
+                judging.ARRIVED,
+                f'on {where} once the drain ended, not before{hint}',
+            )
+        elif row.status.ok:
+            rows[server.id] = dataclasses.replace(
+                row,
+                status=reporting.FAILED,
+                details=f'{row.details}; but on {where} again',
+            )
+    return reporting.Report(
+        reporting.sorted_results(rows.values()), report.interrupted
     )
-    return execution.Batch(
-        tasks=[
-            moving.MoveTask(plan, options.waiting, tracking)
-            for plan in plans
-            if isinstance(plan, planning.MovePlan)
-        ],
-        settled=[
-            judging.staying(plan)
-            for plan in plans
-            if isinstance(plan, planning.Staying)
-        ],
-        steps=steps,
-        lane=_source_host,
+
+
+def _drain_document(
+    context: invocation.RunContext,
+    options: drain_options.DrainOptions,
+    hypervisors: Sequence[model.Hypervisor],
+    plans: Plans,
+    found: Sequence[compute_services.ComputeService],
+) -> schema.Document:
+    """The journal of a drain, before its first move."""
+    return store.new_document(
+        'moves',
+        'evacuate' if options.mode == 'evacuate' else 'migrate',
+        context.endpoint,
+        hypervisors,
+        _journal_entries(plans),
+        dict(options.selection.to_json(), mode=options.mode),
+        services=_disabled(found, options.disable_reason)
+        if options.disable_service
+        else (),
     )
+
+
+def _disabling(
+    context: invocation.RunContext,
+    options: drain_options.DrainOptions,
+    found: Sequence[compute_services.ComputeService],
+) -> list[compute_services.SetServiceStatus]:
+    """The steps that disable the services (``--disable-service``)."""
+    if not options.disable_service:
+        return []
+    return [
+        compute_services.SetServiceStatus(
+            context.compute,
+            service,
+            'disabled',
+            options.disable_reason,
+            context.retry,
+            context.notify,
+        )
+        for service in found
+    ]
 
 
 def drain(
@@ -155,23 +330,211 @@ def drain(
     )
     if options.mode == 'evacuate':
         compute_services.require_down(found)
+    _refuse_moves_between(options, found)
     plans = planning.plan_moves(selected.servers, options.mode, target)
-    # Each worker keeps a connection, and so does the watcher.
-    connections.fit_pool(context.compute, parallel * len(sources) + 1)
-    watcher = watching.Watcher(
-        context.compute, context.retry, WATCH_INTERVAL_SECONDS
+    ran = _carry_out(
+        context,
+        options.run,
+        options.waiting,
+        plans,
+        _drain_document(context, options, selected.hypervisors, plans, found),
+        _disabling(context, options, found),
+        parallel * len(sources),
     )
-    try:
-        report = execution.carry_out(
-            _batch(context, options, plans, found, watcher),
-            options.run,
-            context,
-        )
-    finally:
-        watcher.close()
+    report = ran.report
+    if not (
+        options.run.dry_run or report.interrupted or not options.waiting.wait
+    ):
+        report = _left_behind(context, options, selected.hypervisors, report)
     return reporting.Outcome(
         selected.hypervisors,
         report,
         wide=True,
+        columns=judging.COLUMNS,
+        journal=ran.journal,
         problem=_still_there(report, options.run.dry_run),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Ran:
+    report: reporting.Report
+    journal: str | None
+
+
+def _carry_out(
+    context: invocation.RunContext,
+    run: invocation.RunOptions,
+    waiting: drain_options.Waiting,
+    plans: Plans,
+    document: schema.Document,
+    services: Sequence[compute_services.SetServiceStatus],
+    connections_needed: int,
+) -> _Ran:
+    """Run ``plans`` with one watcher, journaled in ``document``."""
+    # Each worker keeps a connection, and so does the watcher.
+    connections.fit_pool(context.compute, connections_needed + 1)
+    watcher = watching.Watcher(
+        context.compute, context.retry, WATCH_INTERVAL_SECONDS
+    )
+    shared = _Run(context, watcher)
+    journal = shared.journal(run.journal, document)
+    try:
+        report = execution.carry_out(
+            shared.batch(plans, waiting, journal, services), run, context
+        )
+    finally:
+        watcher.close()
+    return _Ran(report, journal.path)
+
+
+def _records_of_the_run(
+    context: invocation.RunContext,
+    document: schema.Document,
+    now: dict[str, model.ServerState | None],
+    workers: int,
+) -> dict[str, migrations.Record | None]:
+    """The run's own migration record of each server whose journal does
+    not say where it went (a run killed before its end).
+    """
+    started = migrations.parse_time(document.nova_started_at)
+    unknown = [
+        entry
+        for entry in document.servers
+        if entry.move is not None
+        and not entry.move.destination
+        and now.get(entry.id) is not None
+    ]
+    found = concurrency.bounded_map(
+        lambda entry: undo.drain_record(
+            entry,
+            migrations.records_of(context.compute, entry.id, context.retry),
+            started,
+        ),
+        unknown,
+        workers,
+    )
+    return dict(zip((entry.id for entry in unknown), found, strict=True))
+
+
+def _services_now(
+    context: invocation.RunContext,
+    document: schema.Document,
+    workers: int,
+) -> dict[str, compute_services.ComputeService | None]:
+    hosts = sorted(
+        {
+            entry.compute_host
+            for entry in document.servers
+            if entry.compute_host
+        }
+        | {service.host for service in document.services}
+    )
+    found = concurrency.bounded_map(
+        lambda host: compute_services.find_compute_service(
+            context.compute, host, context.retry
+        ),
+        hosts,
+        workers,
+    )
+    return dict(zip(hosts, found, strict=True))
+
+
+def _plan_restore(
+    context: invocation.RunContext,
+    document: schema.Document,
+    workers: int,
+) -> tuple[Plans, list[undo.ServiceUndo]]:
+    """How each server of ``document`` goes back, and its services."""
+    moved = [entry for entry in document.servers if entry.move is not None]
+    now = listings.find_by_id(
+        context.compute,
+        [entry.id for entry in moved],
+        context.retry,
+        workers,
+        hosts=sorted(
+            {
+                entry.move.destination
+                for entry in moved
+                if entry.move and entry.move.destination
+            }
+        ),
+    )
+    records = _records_of_the_run(context, document, now, workers)
+    services = _services_now(context, document, workers)
+    undone = [
+        undo.ServiceUndo(entry, services.get(entry.host))
+        for entry in document.services
+    ]
+    hosts = undo.services_after(undone, services)
+    plans = [
+        undo.plan_back(
+            entry,
+            now[entry.id],
+            undo.destination(entry, records.get(entry.id)),
+            hosts,
+        )
+        for entry in moved
+    ]
+    return plans, undone
+
+
+def restore(
+    context: invocation.RunContext,
+    options: drain_options.RestoreOptions,
+    document: schema.Document,
+) -> reporting.Outcome:
+    """``hypervisor servers restore`` of a journal of moves: every server
+    back where it was, if the run's move still holds.
+    """
+    store.check_endpoint(
+        document, options.journal, context.endpoint, options.any_endpoint
+    )
+    version.require(
+        context.compute, [(version.MIGRATION_WATCH, 'to follow migrations')]
+    )
+    parallel = options.run.parallel
+    plans, undone = _plan_restore(context, document, parallel)
+    holding = [u for u in undone if u.holds and u.now is not None]
+    ran = _carry_out(
+        context,
+        options.run,
+        options.waiting,
+        plans,
+        store.new_document(
+            'moves',
+            'restore',
+            context.endpoint,
+            document.hypervisors,
+            _journal_entries(plans),
+            {'journal': options.journal},
+            restores=options.journal,
+            services=[
+                dataclasses.replace(
+                    u.entry, before=u.entry.after, after=u.entry.before
+                )
+                for u in holding
+            ],
+        ),
+        [
+            compute_services.SetServiceStatus(
+                context.compute,
+                u.now,
+                u.entry.before.status,
+                u.entry.before.disabled_reason,
+                context.retry,
+                context.notify,
+            )
+            for u in holding
+            if u.now is not None
+        ],
+        parallel * len({p.server.compute_host for p in plans}),
+    )
+    return reporting.Outcome(
+        list(document.hypervisors),
+        ran.report,
+        wide=True,
+        columns=judging.COLUMNS,
+        journal=ran.journal,
+        problem=_not_back(ran.report, options.run.dry_run),
     )

@@ -54,6 +54,8 @@ class ServerResult:
     details: str = ''
     #: Columns of the verb's own, e.g. where a server was moved to.
     columns: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: The compute host the run moved the server to, for its journal.
+    moved_to: str | None = None
 
 
 def sorted_results(results: Iterable[ServerResult]) -> list[ServerResult]:
@@ -106,6 +108,8 @@ class Outcome:
     report: Report
     #: Whether rows may be on several hypervisors (a Hypervisor column).
     wide: bool = False
+    #: The verb's own columns, between Result and Details.
+    columns: tuple[str, ...] = ()
     #: The journal of the run, when it wrote anything.
     journal: str | None = None
     #: What went wrong, in one line; the report's own when None.

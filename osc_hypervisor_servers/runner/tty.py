@@ -21,18 +21,49 @@ import typing
 from osc_hypervisor_servers.runner import pool
 
 
-class ProgressLine:
-    """Rewrites one line: servers done of total, failures so far."""
+def duration(seconds: float) -> str:
+    """``40 s``, ``12 min``, ``2 h 05 min``."""
+    if seconds < 60:
+        return f'{seconds:.0f} s'
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f'{minutes} min'
+    return f'{minutes // 60} h {minutes % 60:02d} min'
 
-    def __init__(self, stream: typing.TextIO) -> None:
+
+def changes_line(tally: pool.Tally) -> str:
+    return f'{tally.done} of {tally.total} servers done, {tally.failed} failed'
+
+
+def moves_line(tally: pool.Tally) -> str:
+    """Moves take minutes each: how many are in flight, how long it has
+    been, and how long it will be at the pace of the moves ended so far.
+    """
+    line = (
+        f'{tally.done - tally.failed} of {tally.total} moved, '
+        f'{tally.in_flight} in flight, {tally.failed} failed, '
+        f'{duration(tally.elapsed)} elapsed'
+    )
+    if tally.done:
+        left = tally.elapsed / tally.done * (tally.total - tally.done)
+        line += f', about {duration(left)} left'
+    return line
+
+
+class ProgressLine:
+    """Rewrites one line with ``text`` of the tally."""
+
+    def __init__(
+        self,
+        stream: typing.TextIO,
+        text: typing.Callable[[pool.Tally], str] = changes_line,
+    ) -> None:
         self.stream = stream
+        self.text = text
         self.shown = False
 
     def __call__(self, tally: pool.Tally) -> None:
-        self.stream.write(
-            f'\r{tally.done} of {tally.total} servers done, '
-            f'{tally.failed} failed\033[K'
-        )
+        self.stream.write(f'\r{self.text(tally)}\033[K')
         self.stream.flush()
         self.shown = True
 
@@ -49,7 +80,9 @@ def is_terminal(stream: typing.TextIO) -> bool:
 
 @contextlib.contextmanager
 def progress_line(
-    stream: typing.TextIO, shown: bool = True
+    stream: typing.TextIO,
+    shown: bool = True,
+    text: typing.Callable[[pool.Tally], str] = changes_line,
 ) -> Iterator[pool.Progress | None]:
     """A progress line on ``stream`` while the block runs, when it is a
     terminal and ``shown``; else None. The line is cleared at the end.
@@ -57,7 +90,7 @@ def progress_line(
     if not (shown and is_terminal(stream)):
         yield None
         return
-    line = ProgressLine(stream)
+    line = ProgressLine(stream, text)
     try:
         yield line
     finally:

@@ -57,6 +57,12 @@ PARALLEL_HELP = (
     f'{MAX_PARALLEL} (default: {DEFAULT_PARALLEL}, or the cloud\'s '
     f'"concurrency" setting when lower)'
 )
+RESTORE_PARALLEL_HELP = (
+    f'Servers changed at the same time, from 1 to {MAX_PARALLEL} '
+    f'(default: {DEFAULT_PARALLEL}); for a journal of migrate or evacuate, '
+    f'servers moved back at the same time from each hypervisor they are on '
+    f'(default: {drain_options.DEFAULT_PARALLEL_PER_HOST})'
+)
 DRAIN_PARALLEL_HELP = (
     f'Servers moved at the same time from each hypervisor, from 1 to '
     f'{MAX_PARALLEL}; several hypervisors are drained side by side '
@@ -168,7 +174,9 @@ def add_journal(parser: argparse.ArgumentParser) -> None:
 
 
 def add_drain(parser: argparse.ArgumentParser) -> None:
-    """What ``migrate`` and ``evacuate`` share."""
+    """Where ``migrate`` and ``evacuate`` move servers, and what they do
+    with the compute services.
+    """
     parser.add_argument(
         '--host',
         metavar='<hypervisor>',
@@ -186,6 +194,10 @@ def add_drain(parser: argparse.ArgumentParser) -> None:
         metavar='<reason>',
         help='Reason to record with --disable-service',
     )
+
+
+def add_waiting(parser: argparse.ArgumentParser) -> None:
+    """How a run that moves servers waits for them."""
     parser.add_argument(
         '--no-wait',
         dest='wait',
@@ -268,10 +280,11 @@ def _project_id(
 
 @contextlib.contextmanager
 def running(
-    app: cliff_app.App, parsed_args: argparse.Namespace
+    app: cliff_app.App, parsed_args: argparse.Namespace, moves: bool = False
 ) -> Iterator[invocation.RunContext]:
     """What a run talks to: the cloud, and the terminal (a progress line
-    on stderr when it is one, unless --dry-run).
+    on stderr when it is one, unless --dry-run; for ``moves``, with the
+    moves in flight and the time left).
     """
     from osc_hypervisor_servers.runner import retrying
     from osc_hypervisor_servers.runner import tty
@@ -280,7 +293,9 @@ def running(
         app.stderr.write(message + '\n')
 
     with tty.progress_line(
-        sys.stderr, shown=not parsed_args.dry_run
+        sys.stderr,
+        shown=not parsed_args.dry_run,
+        text=tty.moves_line if moves else tty.changes_line,
     ) as progress:
         yield invocation.RunContext(
             compute_of(app),

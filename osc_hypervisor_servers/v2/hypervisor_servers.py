@@ -37,6 +37,7 @@ from osc_hypervisor_servers.v2 import arguments
 from osc_hypervisor_servers.v2 import output
 
 if typing.TYPE_CHECKING:
+    from osc_hypervisor_servers.journal import schema
     from osc_hypervisor_servers.marks import change_request
     from osc_hypervisor_servers.marks import mark_options
     from osc_hypervisor_servers.moves import kinds
@@ -46,15 +47,12 @@ if typing.TYPE_CHECKING:
 class _ServersCommand(command.Lister):
     """What every verb shares: one row per server, and the exit code."""
 
-    #: Columns of the verb's own, between Result and Details.
-    own_columns: tuple[str, ...] = ()
-
     def perform(self, parsed_args: argparse.Namespace) -> reporting.Outcome:
         """Run the verb with the parsed options."""
         raise NotImplementedError
 
     def take_action(self, parsed_args: argparse.Namespace) -> output.Rows:
-        return output.table(self.perform(parsed_args), self.own_columns)
+        return output.table(self.perform(parsed_args))
 
     def run(self, parsed_args: argparse.Namespace) -> int:
         # cliff's DisplayCommandBase.run, with the ending of a run after
@@ -70,7 +68,7 @@ class _ServersCommand(command.Lister):
         self.formatter = formatter
         outcome = self.perform(parsed_args)
         columns, rows = self._run_after_hooks(
-            parsed_args, output.table(outcome, self.own_columns)
+            parsed_args, output.table(outcome)
         )
         self.produce_output(parsed_args, columns, rows)
         return output.conclude(outcome, self.app.stderr)
@@ -184,11 +182,17 @@ def _change(
 
 class RestoreHypervisorServers(_ServersCommand):
     _description = (
-        'Undo a journaled set, unset or restore: on each server of the '
-        'journal, put back every value the run replaced, where the server '
-        'still holds what the run wrote. A value changed since is kept and '
-        'its row says so; a server deleted since is reported as gone. A '
-        'restore is journaled too, so it can itself be undone.'
+        'Undo a journaled run of any verb. After set, unset or restore of '
+        'marks: on each server of the journal, put back every value the run '
+        'replaced, where the server still holds what the run wrote; a value '
+        'changed since is kept and its row says so. After migrate or '
+        'evacuate: enable again each compute service the run disabled, if '
+        'still disabled with its reason, and move each server back to the '
+        'compute host it was on, by live migration when it runs and by cold '
+        'migration when it is stopped, only if it is still where the run '
+        'put it; a server moved since is kept where it is. A server deleted '
+        'since is reported as gone. A restore is journaled too, so it can '
+        'itself be undone.'
     )
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -204,18 +208,23 @@ class RestoreHypervisorServers(_ServersCommand):
             help="Restore even when the journal's compute endpoint is not "
             "this cloud's (the same cloud under another URL)",
         )
-        arguments.add_run(parser, arguments.PARALLEL_HELP)
+        arguments.add_waiting(parser)
+        arguments.add_run(parser, arguments.RESTORE_PARALLEL_HELP)
         arguments.add_journal(parser)
         return parser
 
     def perform(self, parsed_args: argparse.Namespace) -> reporting.Outcome:
         from osc_hypervisor_servers.journal import store
+
+        path = parsed_args.journal_to_restore
+        document = store.read(path)
+        if document.wing == 'moves':
+            return _restore_moves(self, parsed_args, document)
         from osc_hypervisor_servers.marks import mark_options
         from osc_hypervisor_servers.marks import verbs
 
-        document = store.read(parsed_args.journal_to_restore)
         options = mark_options.RestoreOptions(
-            parsed_args.journal_to_restore,
+            path,
             any_endpoint=parsed_args.any_endpoint,
             run=arguments.run_options(
                 self.app,
@@ -228,6 +237,31 @@ class RestoreHypervisorServers(_ServersCommand):
             return verbs.restore(context, options, document)
 
 
+def _restore_moves(
+    command: _ServersCommand,
+    parsed_args: argparse.Namespace,
+    document: schema.Document,
+) -> reporting.Outcome:
+    """``restore`` of a journal of ``migrate`` or ``evacuate``."""
+    from osc_hypervisor_servers.moves import verbs
+
+    options = drain_options.RestoreOptions(
+        parsed_args.journal_to_restore,
+        any_endpoint=parsed_args.any_endpoint,
+        waiting=drain_options.Waiting(
+            wait=parsed_args.wait, timeout=parsed_args.timeout
+        ),
+        run=arguments.run_options(
+            command.app,
+            parsed_args,
+            drain_options.DEFAULT_PARALLEL_PER_HOST,
+            journal=parsed_args.journal,
+        ),
+    )
+    with arguments.running(command.app, parsed_args, moves=True) as context:
+        return verbs.restore(context, options, document)
+
+
 class MigrateHypervisorServers(_ServersCommand):
     _description = (
         'Move every server off hypervisor(s), and say where each one went. '
@@ -238,12 +272,12 @@ class MigrateHypervisorServers(_ServersCommand):
         'migration record says the move completed and it is on another '
         'hypervisor. Exits 1 unless every server left its hypervisor.'
     )
-    own_columns = ('Action', 'Destination', 'Migration')
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         arguments.add_selection(parser)
         arguments.add_drain(parser)
+        arguments.add_waiting(parser)
         kind = parser.add_mutually_exclusive_group()
         kind.add_argument(
             '--live-migration',
@@ -270,6 +304,7 @@ class MigrateHypervisorServers(_ServersCommand):
             'or revert (default: confirm them)',
         )
         arguments.add_run(parser, arguments.DRAIN_PARALLEL_HELP)
+        arguments.add_journal(parser)
         return parser
 
     def perform(self, parsed_args: argparse.Namespace) -> reporting.Outcome:
@@ -288,13 +323,14 @@ class EvacuateHypervisorServers(_ServersCommand):
         f'{version.EVACUATION_KEEPS_STOPPED}, the default on current clouds: '
         'stopped).'
     )
-    own_columns = ('Action', 'Destination', 'Migration')
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         arguments.add_selection(parser)
         arguments.add_drain(parser)
+        arguments.add_waiting(parser)
         arguments.add_run(parser, arguments.DRAIN_PARALLEL_HELP)
+        arguments.add_journal(parser)
         return parser
 
     def perform(self, parsed_args: argparse.Namespace) -> reporting.Outcome:
@@ -329,7 +365,8 @@ def _drain(
             command.app,
             parsed_args,
             drain_options.DEFAULT_PARALLEL_PER_HOST,
+            journal=parsed_args.journal,
         ),
     )
-    with arguments.running(command.app, parsed_args) as context:
+    with arguments.running(command.app, parsed_args, moves=True) as context:
         return verbs.drain(context, options)

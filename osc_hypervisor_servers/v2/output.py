@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import logging
 import shlex
 import typing
@@ -31,10 +30,9 @@ INTERRUPTED_EXIT_CODE = 130
 Rows = tuple[list[str], list[list[str]]]
 
 
-def table(outcome: reporting.Outcome, own_columns: Sequence[str]) -> Rows:
-    """The columns and rows of ``outcome``; ``own_columns`` are the
-    verb's, between Result and Details.
-    """
+def table(outcome: reporting.Outcome) -> Rows:
+    """The columns and rows of ``outcome``."""
+    own_columns = outcome.columns
     columns = ['ID', 'Name', 'Project']
     if outcome.wide:
         columns.append('Hypervisor')

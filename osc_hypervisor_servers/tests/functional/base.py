@@ -261,3 +261,45 @@ class FunctionalTestCase(testtools.TestCase):
         if found is None:
             self.fail(f'no journal named on stderr: {stderr}')
         return found.group(1)
+
+
+class DrainTestCase(FunctionalTestCase):
+    """Tests in the drain cloud, each on the sources it declares."""
+
+    cloud = 'drain'
+
+    def service(self, host):
+        return compute_service(self.sandbox, host)
+
+    def set_service(self, host, **changes):
+        set_service(self.sandbox, host, **changes)
+
+    def boot_on(self, host, count):
+        """Boot on a source, enabled only meanwhile."""
+        self.set_service(host, status='enabled')
+        try:
+            return self.sandbox.boot(host, count)
+        finally:
+            self.set_service(host, status='disabled')
+
+    def where(self, server_id):
+        server = self.server(server_id)
+        return server['OS-EXT-SRV-ATTR:host'], server['status']
+
+    def records(self, server_id):
+        return self.api('GET', f'/os-migrations?instance_uuid={server_id}')[
+            'migrations'
+        ]
+
+    def wait_until(self, check, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not check():
+            self.assertLess(time.monotonic(), deadline, 'never happened')
+            time.sleep(0.3)
+
+    def settled(self, server_ids):
+        """Whether no server of ``server_ids`` has a task under way."""
+        return all(
+            self.server(server_id)['OS-EXT-STS:task_state'] is None
+            for server_id in server_ids
+        )

@@ -21,46 +21,11 @@ it, so that the scheduler sends every moved server to the spares
 """
 
 import signal
-import time
 
 from osc_hypervisor_servers.tests.functional import base
 
 
-class TestDrain(base.FunctionalTestCase):
-    cloud = 'drain'
-
-    # Helpers.
-
-    def service(self, host):
-        return base.compute_service(self.sandbox, host)
-
-    def set_service(self, host, **changes):
-        base.set_service(self.sandbox, host, **changes)
-
-    def boot_on(self, host, count):
-        self.set_service(host, status='enabled')
-        try:
-            return self.sandbox.boot(host, count)
-        finally:
-            self.set_service(host, status='disabled')
-
-    def where(self, server_id):
-        server = self.server(server_id)
-        return server['OS-EXT-SRV-ATTR:host'], server['status']
-
-    def records(self, server_id):
-        return self.api('GET', f'/os-migrations?instance_uuid={server_id}')[
-            'migrations'
-        ]
-
-    def wait_until(self, check, timeout=60):
-        deadline = time.monotonic() + timeout
-        while not check():
-            self.assertLess(time.monotonic(), deadline, 'never happened')
-            time.sleep(0.3)
-
-    # Tests.
-
+class TestDrain(base.DrainTestCase):
     @base.drains('drain-7', 'drain-70')
     def test_migrate_moves_what_it_can_and_says_what_stays(self):
         active, shutoff, broken = self.boot_on('drain-7', 3)

@@ -73,11 +73,15 @@ class TestMoveTask(fakes.ComputeTestCase):
         """What successive reads of the server find."""
         self.nova.reads['s1'] = list(answers)
 
-    def run_task(self, kind, watcher, status='ACTIVE', stop=None, **waiting):
+    def run_task(
+        self, kind, watcher, status='ACTIVE', stop=None, target=None, **waiting
+    ):
         task = moving.MoveTask(
             planning.MovePlan(
                 fakes.server_state('s1', hypervisor='src-7', status=status),
                 kind,
+                target,
+                note='it was PAUSED before the run',
             ),
             drain_options.Waiting(**waiting),
             moving.Tracking(
@@ -144,6 +148,27 @@ class TestMoveTask(fakes.ComputeTestCase):
         result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
         self.assertEqual(reporting.FAILED, result.status)
         self.assertIn('still on src-7', result.details)
+
+    def test_a_named_target_must_be_where_it_ends(self):
+        self.where(self.server_on('dst-2', 'ACTIVE'))
+        result = self.run_task(
+            kinds.LIVE, FakeWatcher(live(5, 'completed')), target='dst-1'
+        )
+        self.assertEqual(
+            (
+                reporting.FAILED,
+                'migration 5 completed, but the server is on dst-2, not on '
+                'dst-1',
+            ),
+            (result.status, result.details),
+        )
+        self.where(self.server_on('dst-1', 'ACTIVE'))
+        result = self.run_task(
+            kinds.LIVE, FakeWatcher(live(5, 'completed')), target='dst-1'
+        )
+        self.assertEqual(judging.MIGRATED, result.status)
+        self.assertIn('; it was PAUSED before the run', result.details)
+        self.assertEqual('dst-1', result.moved_to)
 
     def test_power_state_must_be_kept(self):
         self.where(self.server_on('dst-1', 'ERROR'))

@@ -50,3 +50,19 @@ class TestProgress(testtools.TestCase):
         with tty.progress_line(stream):
             pass
         self.assertEqual('', stream.getvalue())
+
+    def test_moves_say_how_many_are_in_flight_and_the_time_left(self):
+        self.assertEqual(
+            '31 of 120 moved, 3 in flight, 0 failed, 12 min elapsed, '
+            'about 34 min left',
+            tty.moves_line(pool.Tally(31, 120, 0, in_flight=3, elapsed=720)),
+        )
+        self.assertEqual(
+            '0 of 4 moved, 3 in flight, 0 failed, 5 s elapsed',
+            tty.moves_line(pool.Tally(0, 4, 0, in_flight=3, elapsed=5)),
+        )
+        self.assertEqual(
+            '1 of 3 moved, 0 in flight, 1 failed, 2 h 05 min elapsed, '
+            'about 1 h 02 min left',
+            tty.moves_line(pool.Tally(2, 3, 1, in_flight=0, elapsed=7500)),
+        )

@@ -50,10 +50,10 @@ class HypervisorServersTestCase(fakes.TestCommand):
 
     def run_command(self, argv):
         parsed_args = self.check_parser(self.cmd, argv, [])
-        self.app.stdout = io.StringIO()
+        self.stdout = self.app.stdout = io.StringIO()
         self.stderr = self.app.stderr = io.StringIO()
         exit_code = self.cmd.run(parsed_args)
-        return exit_code, self.app.stdout.getvalue()
+        return exit_code, self.stdout.getvalue()
 
     def journals(self):
         directory = os.path.join(
@@ -847,14 +847,18 @@ class TestMigrateHypervisorServers(DrainTestCase):
                 created=fakes.NOVA_NOW + datetime.timedelta(seconds=1),
             )
         ]
-        self.nova.reads[self.bare['id']] = [
-            fakes.nova_server(
-                'compute-2',
-                server_id=self.bare['id'],
-                name='a-bare',
-                compute_host='c2',
-            )
-        ]
+        moved = fakes.nova_server(
+            'compute-2',
+            server_id=self.bare['id'],
+            name='a-bare',
+            compute_host='c2',
+        )
+
+        def move(url, json, microversion):
+            self.nova.replace(moved)
+            return fakes.action_response()
+
+        self.compute.post.side_effect = move
         exit_code, output = self.run_command(
             [
                 'compute-1',
@@ -875,13 +879,99 @@ class TestMigrateHypervisorServers(DrainTestCase):
         )
         self.assertEqual(0, exit_code)
         self.assertEqual('migrated compute-2 9\n', output)
+        (journal,) = self.journals()
         self.assertEqual(
-            'The compute service of compute-1 is disabled (reboot)\n',
+            'The compute service of compute-1 is disabled (reboot)\n'
+            f'Journal of this run: {journal}\n'
+            f'To undo it: openstack hypervisor servers restore {journal}\n',
             self.stderr.getvalue(),
         )
         self.compute.disable_service.assert_called_once_with(
-            'service-compute-1', disabled_reason='reboot'
+            fakes.service_id('compute-1'), disabled_reason='reboot'
         )
+        with open(journal) as journal_file:
+            document = json.load(journal_file)
+        self.assertEqual(
+            ('moves', 'migrate'), (document['wing'], document['verb'])
+        )
+        (server,) = document['servers']
+        self.assertEqual(
+            (
+                'compute-1',
+                'ACTIVE',
+                {
+                    'kind': 'live',
+                    'target': None,
+                    'destination': 'c2',
+                    'migration': 9,
+                },
+                'migrated',
+            ),
+            (
+                server['compute_host'],
+                server['status'],
+                server['move'],
+                server['result'],
+            ),
+        )
+        self.assertEqual(
+            [
+                {
+                    'id': fakes.service_id('compute-1'),
+                    'host': 'compute-1',
+                    'before': {'status': 'enabled', 'disabled_reason': None},
+                    'after': {
+                        'status': 'disabled',
+                        'disabled_reason': 'reboot',
+                    },
+                }
+            ],
+            document['services'],
+        )
+
+    def test_several_hypervisors_need_their_services_disabled(self):
+        self.compute.hypervisors.side_effect = lambda **query: {
+            'compute-1': [HYPERVISOR_1],
+            'compute-10': [HYPERVISOR_10],
+        }[query['hypervisor_hostname_pattern']]
+        error = self.assertRaises(
+            exceptions.CommandError,
+            self.take_action,
+            ['compute-1', 'compute-10', '--dry-run'],
+        )
+        self.assertEqual(
+            'compute-1 and compute-10 are drained together, and the compute '
+            'services of compute-1 and compute-10 are enabled: Nova could '
+            'move servers from one onto another; give --disable-service '
+            '(or --host)',
+            str(error),
+        )
+        self.assertEqual([], self.drain_writes())
+        # Disabled first, no server can move onto the other.
+        columns, rows = self.take_action(
+            ['compute-1', 'compute-10', '--dry-run', '--disable-service']
+        )
+        self.assertEqual(3, len(rows))
+
+    def test_a_server_that_arrives_meanwhile_fails_the_drain(self):
+        self.nova.replace()
+        newcomer = fakes.nova_server(name='newcomer')
+
+        def get(url, *args, **kwargs):
+            if url == '/':
+                # Nova's clock is read once the servers are listed.
+                self.nova.add(newcomer)
+            return self.nova.get(url, *args, **kwargs)
+
+        self.compute.get.side_effect = get
+        error = self.assertRaises(
+            exceptions.CommandError, self.run_command, ['compute-1']
+        )
+        self.assertEqual('1 of 1 servers are still on compute-1', str(error))
+        table = self.stdout.getvalue()
+        self.assertIn('newcomer', table)
+        self.assertIn('arrived', table)
+        self.assertIn('drain with --disable-service', table)
 
 
 class TestEvacuateHypervisorServers(DrainTestCase):
@@ -911,3 +1001,196 @@ class TestEvacuateHypervisorServers(DrainTestCase):
             self.assertEqual(
                 ['would evacuate', 'would evacuate'], [row[4] for row in rows]
             )
+
+
+class TestRestoreOfADrain(DrainTestCase):
+    command_class = hypervisor_servers.RestoreHypervisorServers
+
+    def setUp(self):
+        super().setUp()
+        # The drain moved them from compute-1 to compute-10.
+        self.back = fakes.nova_server('compute-10', name='a-back')
+        self.moved = fakes.nova_server('compute-2', name='b-moved')
+        self.gone_id = '9e1d1f6a-2b3c-4d5e-8f90-a1b2c3d4e5f6'
+        self.nova.replace(self.back, self.moved)
+        self.compute.services.side_effect = lambda binary, host: [
+            fakes.compute_service(
+                host, status='disabled', disabled_reason='reboot'
+            )
+        ]
+        self.path = os.path.join(self.state_home, 'drain.json')
+        with open(self.path, 'w') as journal_file:
+            json.dump(self.drain_journal(), journal_file)
+
+    def drain_journal(self):
+        def moved(server_id, name):
+            return {
+                'id': server_id,
+                'name': name,
+                'project_id': 'project-a',
+                'hypervisor_hostname': 'compute-1',
+                'compute_host': 'compute-1',
+                'status': 'ACTIVE',
+                'changes': [],
+                'move': {
+                    'kind': 'live',
+                    'target': None,
+                    'destination': 'compute-10',
+                    'migration': 3,
+                },
+                'result': 'migrated',
+                'details': '',
+            }
+
+        return {
+            'format': 'osc-hypervisor-servers-journal',
+            'version': 2,
+            'wing': 'moves',
+            'verb': 'migrate',
+            'started_at': '2026-12-01T07:00:00Z',
+            'nova_started_at': '2026-12-01T07:00:00Z',
+            'finished_at': '2026-12-01T07:10:00Z',
+            'interrupted': False,
+            'endpoint': fakes.ENDPOINT,
+            'options': {},
+            'restores': None,
+            'hypervisors': [
+                {
+                    'id': HYPERVISOR_1.id,
+                    'name': 'compute-1',
+                    'host': 'compute-1',
+                }
+            ],
+            'services': [
+                {
+                    'id': fakes.service_id('compute-1'),
+                    'host': 'compute-1',
+                    'before': {'status': 'enabled', 'disabled_reason': None},
+                    'after': {
+                        'status': 'disabled',
+                        'disabled_reason': 'reboot',
+                    },
+                }
+            ],
+            'servers': [
+                moved(self.back['id'], 'a-back'),
+                moved(self.moved['id'], 'b-moved'),
+                moved(self.gone_id, 'c-gone'),
+            ],
+        }
+
+    def rows_by_name(self, rows):
+        return {row[1]: (row[4], row[6], row[8]) for row in rows}
+
+    def test_dry_run_changes_nothing(self):
+        columns, rows = self.take_action([self.path, '--dry-run'])
+        self.assertEqual(
+            {
+                'a-back': (
+                    'would migrate',
+                    'compute-1',
+                    'live migration to compute-1',
+                ),
+                'b-moved': (
+                    'kept',
+                    '',
+                    'kept: now on compute-2, moved since the run',
+                ),
+                'c-gone': ('gone', '', 'the server no longer exists'),
+            },
+            self.rows_by_name(rows),
+        )
+        self.assertEqual([], self.drain_writes())
+        self.compute.enable_service.assert_not_called()
+
+    def test_back_where_it_was_and_the_service_enabled_first(self):
+        enabled = []
+
+        def enable(service_id):
+            enabled.append(service_id)
+            self.compute.services.side_effect = lambda binary, host: [
+                fakes.compute_service(host)
+            ]
+
+        def move_back(url, json, microversion):
+            self.assertEqual([fakes.service_id('compute-1')], enabled)
+            self.assertEqual(
+                {
+                    'os-migrateLive': {
+                        'host': 'compute-1',
+                        'block_migration': 'auto',
+                    }
+                },
+                json,
+            )
+            self.back['OS-EXT-SRV-ATTR:host'] = 'compute-1'
+            self.back['OS-EXT-SRV-ATTR:hypervisor_hostname'] = 'compute-1'
+            return fakes.action_response()
+
+        self.compute.enable_service.side_effect = enable
+        self.compute.post.side_effect = move_back
+        self.compute.migrations.return_value = [
+            fakes.sdk_record(
+                11,
+                'completed',
+                server_id=self.back['id'],
+                source='compute-10',
+                dest='compute-1',
+                created=fakes.NOVA_NOW + datetime.timedelta(seconds=1),
+            )
+        ]
+        exit_code, output = self.run_command([self.path, '-f', 'json'])
+        self.assertEqual(0, exit_code)
+        rows = {row['Name']: row for row in json.loads(output)}
+        self.assertEqual(
+            ('migrated', 'compute-1', '11'),
+            (
+                rows['a-back']['Result'],
+                rows['a-back']['Destination'],
+                rows['a-back']['Migration'],
+            ),
+        )
+        self.assertIn(
+            'The compute service of compute-1 is enabled\n',
+            self.stderr.getvalue(),
+        )
+        # The restore is journaled: undoing it drains again.
+        (journal,) = [path for path in self.journals() if 'restore' in path]
+        with open(journal) as journal_file:
+            document = json.load(journal_file)
+        self.assertEqual(
+            ('moves', 'restore'), (document['wing'], document['verb'])
+        )
+        (server,) = document['servers']
+        self.assertEqual(
+            ('compute-10', 'compute-1'),
+            (server['compute_host'], server['move']['destination']),
+        )
+        (service,) = document['services']
+        self.assertEqual(
+            (
+                {'status': 'disabled', 'disabled_reason': 'reboot'},
+                {'status': 'enabled', 'disabled_reason': None},
+            ),
+            (service['before'], service['after']),
+        )
+
+    def test_a_service_disabled_since_for_another_reason(self):
+        self.compute.services.side_effect = lambda binary, host: [
+            fakes.compute_service(
+                host, status='disabled', disabled_reason='disk failure'
+            )
+        ]
+        error = self.assertRaises(
+            exceptions.CommandError, self.run_command, [self.path]
+        )
+        self.assertEqual(
+            '1 of 3 servers are not back where they were', str(error)
+        )
+        self.assertIn(
+            'not moved back: the compute service of compute-1 is disabled '
+            '(disk failure)',
+            self.stdout.getvalue(),
+        )
+        self.assertEqual([], self.drain_writes())
+        self.compute.enable_service.assert_not_called()
