@@ -10,7 +10,8 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""The import rules of doc/source/contributor/architecture.rst, enforced.
+"""The import rules of doc/source/contributor/architecture.rst, and the
+sizes of the runtime's functions and classes, enforced.
 
 Every import of the runtime package is read from its source (imports
 inside functions and type-checking blocks included): a module may import
@@ -130,3 +131,38 @@ class TestLayers(testtools.TestCase):
             ],
             violations(root),
         )
+
+
+def oversized(root, function_lines=60, class_lines=200):
+    """Functions and classes of the runtime package over their size."""
+    found = []
+    for path in sorted((root / PACKAGE).rglob('*.py')):
+        if 'tests' in path.relative_to(root).parts:
+            continue
+        tree = ast.parse(path.read_text(encoding='utf-8'))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                limit = class_lines
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                limit = function_lines
+            else:
+                continue
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            if lines > limit:
+                found.append(
+                    f'{path.relative_to(root)}:{node.lineno} {node.name}'
+                )
+    return found
+
+
+class TestSizes(testtools.TestCase):
+    def test_no_function_over_60_lines_and_no_class_over_200(self):
+        root = pathlib.Path(osc_hypervisor_servers.__file__).parent.parent
+        self.assertEqual([], oversized(root))
+
+    def test_what_is_too_long_is_found(self):
+        root = pathlib.Path(self.useFixture(fixtures.TempDir()).path)
+        path = root / PACKAGE / 'long.py'
+        os.makedirs(path.parent)
+        path.write_text('def long():\n' + '    x = 1\n' * 60)
+        self.assertEqual([f'{PACKAGE}/long.py:1 long'], oversized(root))
