@@ -41,6 +41,10 @@ class ServerState:
     metadata: Mapping[str, str] = dataclasses.field(default_factory=dict)
     tags: frozenset[str] = frozenset()
     description: str | None = None
+    #: The availability zone its moves must stay in (2.96+), if any.
+    pinned_zone: str | None = None
+    #: Its flavor's extra specs (2.47+), e.g. a PCI alias.
+    extra_specs: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_nova(cls, server: Mapping[str, Any]) -> ServerState:
@@ -60,6 +64,10 @@ class ServerState:
             metadata=dict(server.get('metadata') or {}),
             tags=frozenset(server.get('tags') or ()),
             description=server.get('description'),
+            pinned_zone=server.get('pinned_availability_zone'),
+            extra_specs=dict(
+                (server.get('flavor') or {}).get('extra_specs') or {}
+            ),
         )
 
 
@@ -73,3 +81,6 @@ class Hypervisor:
     host: str | None
     #: How many servers Nova counts on it (an estimate, to plan reads).
     running_vms: int | None = None
+    #: Its compute service's: 'enabled' or 'disabled', 'up' or 'down'.
+    status: str = ''
+    state: str = ''

@@ -118,6 +118,23 @@ def description_problem(description: str) -> str | None:
     return None
 
 
+#: The server statuses in which Nova changes properties and tags (vm_state
+#: active, paused, suspended or stopped); a description in any status.
+WRITABLE_STATUSES = ('ACTIVE', 'PAUSED', 'SUSPENDED', 'SHUTOFF')
+
+
+def state_problem(what: str, status: str) -> str | None:
+    """Why Nova refuses to change ``what`` (properties, tags) on a server
+    in ``status``, or None.
+    """
+    if status in WRITABLE_STATUSES:
+        return None
+    return (
+        f'Nova changes {what} of ACTIVE, PAUSED, SUSPENDED or SHUTOFF '
+        f'servers only, this one is {status or "in no status"}'
+    )
+
+
 def url_segment(value: str) -> str:
     """Percent-encode a tag or metadata key for one URL path segment.
 

@@ -14,16 +14,20 @@
 
 Writes of attributes are idempotent: after a lost answer they are sent
 again, and a write that finally fails, after a retry or with a 404, is
-judged by the server's state (:mod:`..runner.judged`).
+judged by the server's state (:mod:`..runner.judged`). A server with
+writes Nova would refuse is ``skipped`` with the rule, after the writes
+Nova accepts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 import dataclasses
 import functools
 import threading
+import time
 
 from openstack.compute.v2 import _proxy
 
@@ -48,23 +52,48 @@ def _with_notes(details: str, notes: Sequence[str]) -> str:
     return '; '.join(filter(None, [details, *notes]))
 
 
+#: Makes the plan of a server as it is now (after a task ended).
+Replan = Callable[[model.ServerState], planning.ServerPlan]
+
+# How often a server whose task must end is read again.
+TASK_POLL_SECONDS = 1.0
+
+
+def _refused_text(plan: planning.ServerPlan) -> str:
+    return '; '.join(
+        f'skipped {write.describe()}: {rule}' for write, rule in plan.refused
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class AttributeTask:
-    """Send one server's writes in order; stop at its first failure."""
+    """Send one server's writes in order; stop at its first failure.
+
+    A server whose properties change while a task is under way is read
+    again until the task ends (``timeout`` seconds at most), and planned
+    again as it is then (``replan``).
+    """
 
     plan: planning.ServerPlan
     compute: _proxy.Proxy
     retry: retrying.RetryPolicy
+    replan: Replan
+    timeout: float
 
     @property
     def server(self) -> model.ServerState:
         return self.plan.server
 
     def preview(self) -> reporting.ServerResult:
+        plan = self.plan
+        status = reporting.SKIPPED if plan.refused else reporting.WOULD_CHANGE
+        details = writes.describe(plan.writes)
+        if plan.waits:
+            details += f' once task {plan.server.task_state} ends'
         return reporting.ServerResult(
-            self.server,
-            reporting.WOULD_CHANGE,
-            _with_notes(writes.describe(self.plan.writes), self.plan.notes),
+            plan.server,
+            status,
+            _with_notes(details, [_refused_text(plan), *plan.notes]),
         )
 
     def _holds(self, write: writes.Write) -> bool:
@@ -72,63 +101,125 @@ class AttributeTask:
         # A server that is gone holds nothing: its 404 stays a failure.
         return now is not None and write.is_done(now)
 
-    def run(self, stop: threading.Event) -> reporting.ServerResult:
-        # Once started, a server's writes all go out: stopping halfway
-        # would leave it half-changed.
-        retries = 0
-        done: list[writes.Write] = []
-        for write in self.plan.writes:
-            sent = judged.send(
-                functools.partial(write.send, self.compute, self.server.id),
-                functools.partial(self._holds, write),
-                judged.RESEND,
-                self.retry,
-            )
-            retries += sent.retries
-            if sent.error is not None:
-                details = (
-                    f'{write.describe()}: {errors.error_text(sent.error)}'
+    def _after_task(
+        self, stop: threading.Event
+    ) -> planning.ServerPlan | reporting.ServerResult:
+        """The plan once the server's task ended, or the row that ends
+        the task (timed out, gone, Ctrl-C).
+        """
+        deadline = time.monotonic() + self.timeout
+        plan = self.plan
+        while plan.waits:
+            if time.monotonic() >= deadline or stop.is_set():
+                status = reporting.TIMED_OUT
+                if stop.is_set():
+                    status = reporting.NOT_ATTEMPTED
+                return reporting.ServerResult(
+                    self.server,
+                    status,
+                    f'task {plan.server.task_state} still under way after '
+                    f'{self.timeout:g} s; nothing written',
                 )
-                if done:
-                    details += f'; done before: {writes.describe(done)}'
-                return self._result(reporting.FAILED, details, retries)
-            done.append(write)
-        return self._result(reporting.CHANGED, writes.describe(done), retries)
+            stop.wait(min(TASK_POLL_SECONDS, deadline - time.monotonic()))
+            now = listings.read_server(
+                self.compute, self.server.id, self.retry
+            )
+            if now is None:
+                return reporting.ServerResult(
+                    self.server,
+                    reporting.FAILED,
+                    'the server no longer exists',
+                )
+            plan = self.replan(now)
+        return plan
 
-    def _result(
-        self, status: reporting.Status, details: str, retries: int
-    ) -> reporting.ServerResult:
-        return reporting.ServerResult(
-            self.server,
-            status,
-            _with_notes(details + _retries_note(retries), self.plan.notes),
+    def run(self, stop: threading.Event) -> reporting.ServerResult:
+        try:
+            plan = self._after_task(stop)
+        except errors.SERVER_ERRORS as error:
+            return reporting.ServerResult(
+                self.server, reporting.FAILED, errors.error_text(error)
+            )
+        if isinstance(plan, reporting.ServerResult):
+            return plan
+        return _send(plan, self.compute, self.retry, self._holds)
+
+
+def _send(
+    plan: planning.ServerPlan,
+    compute: _proxy.Proxy,
+    retry: retrying.RetryPolicy,
+    holds: Callable[[writes.Write], bool],
+) -> reporting.ServerResult:
+    """Send ``plan``'s writes; its row."""
+    # Once started, a server's writes all go out: stopping halfway would
+    # leave it half-changed.
+    retries = 0
+    done: list[writes.Write] = []
+    for write in plan.writes:
+        sent = judged.send(
+            functools.partial(write.send, compute, plan.server.id),
+            functools.partial(holds, write),
+            judged.RESEND,
+            retry,
         )
+        retries += sent.retries
+        if sent.error is not None:
+            details = f'{write.describe()}: {errors.error_text(sent.error)}'
+            if done:
+                details += f'; done before: {writes.describe(done)}'
+            return _result(plan, reporting.FAILED, details, retries)
+        done.append(write)
+    status = reporting.SKIPPED if plan.refused else reporting.CHANGED
+    return _result(plan, status, writes.describe(done), retries)
+
+
+def _result(
+    plan: planning.ServerPlan,
+    status: reporting.Status,
+    details: str,
+    retries: int,
+) -> reporting.ServerResult:
+    return reporting.ServerResult(
+        plan.server,
+        status,
+        _with_notes(
+            details + _retries_note(retries),
+            [_refused_text(plan), *plan.notes],
+        ),
+    )
+
+
+def _settled(plan: planning.ServerPlan) -> reporting.ServerResult:
+    """The row of a server with nothing to send."""
+    status = reporting.SKIPPED if plan.refused else reporting.UNCHANGED
+    return reporting.ServerResult(
+        plan.server,
+        status,
+        _with_notes('', [_refused_text(plan), *plan.notes]),
+    )
 
 
 def batch(
     compute: _proxy.Proxy,
     plans: Sequence[planning.ServerPlan],
     retry: retrying.RetryPolicy,
+    replan: Replan,
+    timeout: float,
     steps: Sequence[execution.Step] = (),
     settled: Iterable[reporting.ServerResult] = (),
 ) -> execution.Batch:
-    """A task for each plan that has writes; the others are unchanged.
+    """A task for each plan that has writes; the others are settled.
 
     ``settled`` are the rows of servers that have no plan.
     """
     return execution.Batch(
         tasks=[
-            AttributeTask(plan, compute, retry)
+            AttributeTask(plan, compute, retry, replan, timeout)
             for plan in plans
             if plan.writes
         ],
-        settled=[
-            reporting.ServerResult(
-                plan.server, reporting.UNCHANGED, _with_notes('', plan.notes)
-            )
-            for plan in plans
-            if not plan.writes
-        ]
+        settled=[_settled(plan) for plan in plans if not plan.writes]
         + list(settled),
         steps=steps,
     )

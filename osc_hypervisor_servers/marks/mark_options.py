@@ -31,6 +31,8 @@ class ChangeOptions:
     verb: Verb
     selection: selector.Selection
     request: change_request.ChangeRequest
+    #: How long to wait for a task under way before changing properties.
+    timeout: float = invocation.DEFAULT_TIMEOUT
     run: invocation.RunOptions = invocation.RunOptions()
 
 
@@ -40,4 +42,6 @@ class RestoreOptions:
     journal: str
     #: Restore even when the journal names another compute endpoint.
     any_endpoint: bool = False
+    #: How long to wait for a task under way before changing properties.
+    timeout: float = invocation.DEFAULT_TIMEOUT
     run: invocation.RunOptions = invocation.RunOptions()

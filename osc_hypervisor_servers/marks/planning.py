@@ -29,6 +29,12 @@ server's value now decides:
 So a tag the server had before the run stays, a tag the run added goes,
 a property or description the run removed comes back, one it created
 goes.
+
+Every plan then keeps only what Nova would accept: it changes properties
+and tags of ACTIVE, PAUSED, SUSPENDED or SHUTOFF servers only, and
+properties not while a task is under way (a migration, say), which the
+run waits for; a description in any state. A write Nova would refuse is
+not sent: the server is ``skipped`` with the rule.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.marks import change_request
 from osc_hypervisor_servers.marks import writes
 
+#: A write Nova would refuse, and the rule.
+Refusal = tuple[writes.Write, str]
+
 
 @dataclasses.dataclass(frozen=True)
 class ServerPlan:
@@ -48,6 +57,15 @@ class ServerPlan:
     writes: tuple[writes.Write, ...]
     #: What the plan leaves alone on purpose, and why (for the row).
     notes: tuple[str, ...] = ()
+    #: Writes Nova would refuse in the server's state, and the rule.
+    refused: tuple[Refusal, ...] = ()
+
+    @property
+    def waits(self) -> bool:
+        """Whether a task under way must end before the writes."""
+        return self.server.task_state is not None and any(
+            write.waits_for_tasks for write in self.writes
+        )
 
     @property
     def changes(self) -> tuple[attributes.AttributeChange, ...]:
@@ -64,7 +82,7 @@ def plan_change(
     Mirrors ``openstack server set``/``unset`` for one server, minus every
     call whose effect the listing shows is already there.
     """
-    return ServerPlan(
+    return _admitted(
         server,
         writes.writes_for(
             attributes.AttributeChange(attribute, before, after)
@@ -72,6 +90,23 @@ def plan_change(
             if (before := attribute.value_on(server)) != after
         ),
     )
+
+
+def _admitted(
+    server: model.ServerState,
+    planned: Iterable[writes.Write],
+    notes: tuple[str, ...] = (),
+) -> ServerPlan:
+    """The plan of ``planned`` writes that Nova accepts on ``server``."""
+    allowed: list[writes.Write] = []
+    refused: list[Refusal] = []
+    for write in planned:
+        problem = write.refusal(server)
+        if problem is None:
+            allowed.append(write)
+        else:
+            refused.append((write, problem))
+    return ServerPlan(server, tuple(allowed), notes, tuple(refused))
 
 
 def _show(attribute: attributes.Attribute, value: attributes.Value) -> str:
@@ -107,4 +142,4 @@ def plan_undo(
             notes.append(
                 f'kept {_show(change.attribute, now)}: changed since the run'
             )
-    return ServerPlan(server, writes.writes_for(undo), tuple(notes))
+    return _admitted(server, writes.writes_for(undo), tuple(notes))

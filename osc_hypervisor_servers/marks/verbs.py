@@ -21,6 +21,7 @@ first. Every check comes before the first write.
 from __future__ import annotations
 
 from collections.abc import Iterable
+import functools
 
 from osc_hypervisor_servers import version
 from osc_hypervisor_servers.core import model
@@ -79,7 +80,14 @@ def change(
         ),
     )
     report = execution.carry_out(
-        apply.batch(context.compute, plans, context.retry, steps=[journal]),
+        apply.batch(
+            context.compute,
+            plans,
+            context.retry,
+            functools.partial(planning.plan_change, request=options.request),
+            options.timeout,
+            steps=[journal],
+        ),
         options.run,
         context,
     )
@@ -89,6 +97,12 @@ def change(
         wide=len(selected.hypervisors) > 1 or bool(options.selection.matching),
         journal=journal.path,
     )
+
+
+def _replan_undo(document: schema.Document) -> apply.Replan:
+    """Plans the undo of ``document`` on a server as it is now."""
+    changes = {entry.id: entry.changes for entry in document.servers}
+    return lambda server: planning.plan_undo(changes[server.id], server)
 
 
 def _plan_undo(
@@ -113,6 +127,24 @@ def _plan_undo(
         else:
             plans.append(planning.plan_undo(entry.changes, server))
     return plans, gone
+
+
+def _restore_document(
+    options: mark_options.RestoreOptions,
+    endpoint: str,
+    hypervisors: list[model.Hypervisor],
+    plans: list[planning.ServerPlan],
+) -> schema.Document:
+    """The journal of a restore of marks, which undoes it in turn."""
+    return store.new_document(
+        'marks',
+        'restore',
+        endpoint,
+        hypervisors,
+        _journal_entries(plans),
+        {'journal': options.journal},
+        restores=options.journal,
+    )
 
 
 def restore(
@@ -150,21 +182,15 @@ def restore(
     )
     journal = store.WriteAhead(
         options.run.journal,
-        store.new_document(
-            'marks',
-            'restore',
-            endpoint,
-            hypervisors,
-            _journal_entries(plans),
-            {'journal': options.journal},
-            restores=options.journal,
-        ),
+        _restore_document(options, endpoint, hypervisors, plans),
     )
     report = execution.carry_out(
         apply.batch(
             context.compute,
             plans,
             context.retry,
+            _replan_undo(document),
+            options.timeout,
             steps=[journal],
             settled=gone,
         ),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable
 import dataclasses
+import typing
 
 from openstack.compute.v2 import _proxy
 from openstack.compute.v2 import server as sdk_server
@@ -36,6 +37,18 @@ class Write(abc.ABC):
     """One API call that makes ``changes`` on a server."""
 
     changes: tuple[attributes.AttributeChange, ...]
+
+    #: What Nova calls the attributes it writes, when it checks the
+    #: server's state first (None: it never does).
+    checked_as: typing.ClassVar[str | None] = None
+    #: Whether Nova also refuses while a task is under way.
+    waits_for_tasks: typing.ClassVar[bool] = False
+
+    def refusal(self, server: model.ServerState) -> str | None:
+        """Why Nova would refuse this write on ``server`` as it is."""
+        if self.checked_as is None:
+            return None
+        return rules.state_problem(self.checked_as, server.status)
 
     @abc.abstractmethod
     def describe(self) -> str:
@@ -72,6 +85,9 @@ class UpdateDescription(Write):
 class SetProperties(Write):
     """One metadata merge (POST) for all properties of a server."""
 
+    checked_as = 'properties'
+    waits_for_tasks = True
+
     def describe(self) -> str:
         return 'set property ' + ', '.join(
             f'{change.attribute.name}={change.after}'
@@ -91,6 +107,9 @@ class SetProperties(Write):
 
 
 class RemoveProperty(Write):
+    checked_as = 'properties'
+    waits_for_tasks = True
+
     def describe(self) -> str:
         (change,) = self.changes
         return f'unset property {change.attribute.name}' + _was(
@@ -105,6 +124,8 @@ class RemoveProperty(Write):
 
 
 class AddTag(Write):
+    checked_as = 'tags'
+
     def describe(self) -> str:
         (change,) = self.changes
         return f'add tag {change.attribute.name}'
@@ -117,6 +138,8 @@ class AddTag(Write):
 
 
 class RemoveTag(Write):
+    checked_as = 'tags'
+
     def describe(self) -> str:
         (change,) = self.changes
         return f'remove tag {change.attribute.name}'

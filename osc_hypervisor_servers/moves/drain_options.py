@@ -27,8 +27,6 @@ if typing.TYPE_CHECKING:
     from osc_hypervisor_servers.moves import kinds
     from osc_hypervisor_servers.selection import selector
 
-#: How long to wait for each server, from the start of its move.
-DEFAULT_TIMEOUT = 1800.0
 # Per source host: Nova runs one live migration per compute at a time by
 # default (max_concurrent_live_migrations) and queues the rest. Two moves
 # queued behind the running one keep the host busy while a finished move
@@ -44,7 +42,18 @@ class Waiting:
     wait: bool = True
     #: False: leave cold migrations in VERIFY_RESIZE (``--no-confirm``).
     confirm: bool = True
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = invocation.DEFAULT_TIMEOUT
+
+
+@dataclasses.dataclass(frozen=True)
+class Preflight:
+    """Whether a run checks that its servers fit before moving any."""
+
+    #: False: move everything, as Nova's scheduler decides (no check).
+    check: bool = True
+    #: True: move what fits, skip the rest (else a run with any server
+    #: that would not fit is refused before its first move).
+    allow_partial: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +65,7 @@ class RestoreOptions:
     #: Restore even when the journal names another compute endpoint.
     any_endpoint: bool = False
     waiting: Waiting = Waiting()
+    preflight: Preflight = Preflight()
     run: invocation.RunOptions = invocation.RunOptions()
 
 
@@ -69,4 +79,5 @@ class DrainOptions:
     disable_service: bool = False
     disable_reason: str | None = None
     waiting: Waiting = Waiting()
+    preflight: Preflight = Preflight()
     run: invocation.RunOptions = invocation.RunOptions()

@@ -48,6 +48,8 @@ ARRIVED = reporting.Status('arrived', ok=False)
 
 #: The columns of a move's row, between Result and Details.
 COLUMNS = ('Action', 'Destination', 'Migration')
+#: And the pre-flight's estimate, when it ran.
+PREFLIGHT_COLUMN = 'Pre-flight'
 
 
 def row(
@@ -69,6 +71,7 @@ def row(
             'Action': plan.kind.label,
             'Destination': destination or '',
             'Migration': str(record.id) if record else '',
+            **({PREFLIGHT_COLUMN: plan.fit} if plan.fit else {}),
         },
         moved_to=None if landed is None else landed.compute_host,
     )
@@ -85,7 +88,12 @@ def preview(plan: planning.MovePlan) -> reporting.ServerResult:
 
 
 def staying(plan: planning.Staying) -> reporting.ServerResult:
-    return reporting.ServerResult(plan.server, plan.status, plan.reason)
+    return reporting.ServerResult(
+        plan.server,
+        plan.status,
+        plan.reason,
+        {PREFLIGHT_COLUMN: plan.fit} if plan.fit else {},
+    )
 
 
 def verdict(

@@ -36,6 +36,8 @@ class MovePlan:
     target: str | None = None
     #: What the row adds once the server moved.
     note: str = ''
+    #: The pre-flight's estimate: fits (on how many hosts), or why not.
+    fit: str = ''
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Staying:
     reason: str
     #: Its row's: SKIPPED when it should have moved.
     status: reporting.Status = reporting.SKIPPED
+    fit: str = ''
 
 
 def _kind_for(status: str, mode: kinds.Mode) -> kinds.MoveKind | None:

@@ -29,6 +29,7 @@ holds (:mod:`.undo`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 import dataclasses
@@ -42,7 +43,9 @@ from osc_hypervisor_servers.moves import drain_options
 from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import migrations
 from osc_hypervisor_servers.moves import moving
+from osc_hypervisor_servers.moves import packing
 from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.moves import preflight
 from osc_hypervisor_servers.moves import undo
 from osc_hypervisor_servers.moves import watching
 from osc_hypervisor_servers.runner import concurrency
@@ -134,6 +137,59 @@ def _not_back(report: reporting.Report, dry_run: bool) -> str | None:
     return (
         f'{away} of {len(report.results)} servers {verb} back where they were'
     )
+
+
+def _checked(
+    context: invocation.RunContext,
+    check: drain_options.Preflight,
+    run: invocation.RunOptions,
+    plans: Plans,
+    may_take: Callable[[model.Hypervisor], bool],
+    skip_disabled: bool = True,
+) -> Plans:
+    """``plans`` with the pre-flight's estimate: a server that would not
+    fit stays, with the reason; a real run with one is refused before
+    its first move, unless it may move only what fits.
+    """
+    moving = [plan for plan in plans if isinstance(plan, planning.MovePlan)]
+    if not (check.check and moving):
+        return plans
+    facts = preflight.gather(
+        context, moving, may_take, run.parallel, skip_disabled
+    )
+    fits = packing.pack(facts.needs, facts.hosts, facts.shapes)
+    context.notify(packing.summary(facts.needs, facts.hosts))
+    misfits = [plan for plan in moving if not fits[plan.server.id].fits]
+    if misfits and not (run.dry_run or check.allow_partial):
+        named = '; '.join(
+            f'{plan.server.name or plan.server.id}: '
+            f'{fits[plan.server.id].text}'
+            for plan in misfits[:5]
+        )
+        more = f' and {len(misfits) - 5} more' if len(misfits) > 5 else ''
+        errors.refuse(
+            f'{len(misfits)} of {len(moving)} servers would not fit '
+            f'({named}{more}); nothing was moved: give --allow-partial to '
+            f'move the others, or --skip-preflight to let the scheduler try'
+        )
+    return [
+        plan
+        if not isinstance(plan, planning.MovePlan)
+        else dataclasses.replace(plan, fit=fits[plan.server.id].text)
+        if fits[plan.server.id].fits
+        else planning.Staying(
+            plan.server,
+            f'would not fit: {fits[plan.server.id].text}',
+            fit=fits[plan.server.id].text,
+        )
+        for plan in plans
+    ]
+
+
+def _columns(check: drain_options.Preflight) -> tuple[str, ...]:
+    if check.check:
+        return (*judging.COLUMNS, judging.PREFLIGHT_COLUMN)
+    return judging.COLUMNS
 
 
 def _source_host(task: pool.Task) -> str:
@@ -331,7 +387,17 @@ def drain(
     if options.mode == 'evacuate':
         compute_services.require_down(found)
     _refuse_moves_between(options, found)
-    plans = planning.plan_moves(selected.servers, options.mode, target)
+    plans = _checked(
+        context,
+        options.preflight,
+        options.run,
+        planning.plan_moves(selected.servers, options.mode, target),
+        lambda node: (
+            node.status == 'enabled'
+            and node.state == 'up'
+            and node.host not in sources
+        ),
+    )
     ran = _carry_out(
         context,
         options.run,
@@ -350,7 +416,7 @@ def drain(
         selected.hypervisors,
         report,
         wide=True,
-        columns=judging.COLUMNS,
+        columns=_columns(options.preflight),
         journal=ran.journal,
         problem=_still_there(report, options.run.dry_run),
     )
@@ -479,6 +545,63 @@ def _plan_restore(
     return plans, undone
 
 
+def _checked_back(
+    context: invocation.RunContext,
+    options: drain_options.RestoreOptions,
+    plans: Plans,
+    holding: Iterable[undo.ServiceUndo],
+) -> Plans:
+    """The pre-flight of a restore: each server against its host of
+    before, which may be one whose service the restore enables again.
+    """
+    enabled_again = {
+        undone.entry.host
+        for undone in holding
+        if undone.entry.before.status == 'enabled'
+    }
+    # Placement's disabled trait would hide those hosts.
+    return _checked(
+        context,
+        options.preflight,
+        options.run,
+        plans,
+        lambda node: (
+            node.state == 'up'
+            and (node.status == 'enabled' or node.host in enabled_again)
+        ),
+        skip_disabled=False,
+    )
+
+
+def _restore_document(
+    context: invocation.RunContext,
+    options: drain_options.RestoreOptions,
+    document: schema.Document,
+    plans: Plans,
+    holding: Iterable[undo.ServiceUndo],
+) -> schema.Document:
+    """The journal of a restore of moves, which undoes it in turn (the
+    services it gives back their state of before, the other way round).
+    """
+    return store.new_document(
+        'moves',
+        'restore',
+        context.endpoint,
+        document.hypervisors,
+        _journal_entries(plans),
+        {'journal': options.journal},
+        restores=options.journal,
+        services=[
+            dataclasses.replace(
+                undone.entry,
+                before=undone.entry.after,
+                after=undone.entry.before,
+            )
+            for undone in holding
+        ],
+    )
+
+
 def restore(
     context: invocation.RunContext,
     options: drain_options.RestoreOptions,
@@ -496,37 +619,24 @@ def restore(
     parallel = options.run.parallel
     plans, undone = _plan_restore(context, document, parallel)
     holding = [u for u in undone if u.holds and u.now is not None]
+    plans = _checked_back(context, options, plans, holding)
     ran = _carry_out(
         context,
         options.run,
         options.waiting,
         plans,
-        store.new_document(
-            'moves',
-            'restore',
-            context.endpoint,
-            document.hypervisors,
-            _journal_entries(plans),
-            {'journal': options.journal},
-            restores=options.journal,
-            services=[
-                dataclasses.replace(
-                    u.entry, before=u.entry.after, after=u.entry.before
-                )
-                for u in holding
-            ],
-        ),
+        _restore_document(context, options, document, plans, holding),
         [
             compute_services.SetServiceStatus(
                 context.compute,
-                u.now,
-                u.entry.before.status,
-                u.entry.before.disabled_reason,
+                undone.now,
+                undone.entry.before.status,
+                undone.entry.before.disabled_reason,
                 context.retry,
                 context.notify,
             )
-            for u in holding
-            if u.now is not None
+            for undone in holding
+            if undone.now is not None
         ],
         parallel * len({p.server.compute_host for p in plans}),
     )
@@ -534,7 +644,7 @@ def restore(
         list(document.hypervisors),
         ran.report,
         wide=True,
-        columns=judging.COLUMNS,
+        columns=_columns(options.preflight),
         journal=ran.journal,
         problem=_not_back(ran.report, options.run.dry_run),
     )

@@ -23,10 +23,15 @@ import dataclasses
 import typing
 
 if typing.TYPE_CHECKING:
+    from openstack import proxy
     from openstack.compute.v2 import _proxy
 
     from osc_hypervisor_servers.runner import pool
     from osc_hypervisor_servers.runner import retrying
+
+
+#: How long a run waits for each server: its move, or a task under way.
+DEFAULT_TIMEOUT = 1800.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +58,8 @@ class RunContext:
     progress: pool.Progress | None = None
     #: Tells the operator, on stderr, what the run did besides its rows.
     notify: Callable[[str], None] = _silent
+    #: Placement, found in the catalog; None when the cloud has none.
+    placement: proxy.Proxy | None = None
 
     @property
     def endpoint(self) -> str:

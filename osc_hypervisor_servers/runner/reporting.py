@@ -80,12 +80,13 @@ class Report:
     @property
     def failed(self) -> int:
         """Servers that did not end as wanted, not counting those not
-        attempted.
+        attempted or skipped on purpose.
         """
         return sum(
             1
             for result in self.results
-            if not result.status.ok and result.status != NOT_ATTEMPTED
+            if not result.status.ok
+            and result.status not in (NOT_ATTEMPTED, SKIPPED)
         )
 
     @property
@@ -94,9 +95,10 @@ class Report:
 
     def summary(self) -> str:
         summary = f'{self.failed} of {len(self.results)} servers failed'
-        skipped = self.count(NOT_ATTEMPTED)
-        if skipped:
-            summary += f', {skipped} not attempted'
+        for status in (SKIPPED, NOT_ATTEMPTED):
+            count = self.count(status)
+            if count:
+                summary += f', {count} {status}'
         return summary
 
 

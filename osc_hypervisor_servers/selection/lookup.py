@@ -48,6 +48,8 @@ def _from_sdk(hypervisor: sdk_hypervisor.Hypervisor) -> model.Hypervisor:
         name=hypervisor.name,
         host=service.get('host'),
         running_vms=None if running_vms is None else int(running_vms),
+        status=hypervisor.status or '',
+        state=hypervisor.state or '',
     )
 
 

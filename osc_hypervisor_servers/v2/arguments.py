@@ -196,7 +196,28 @@ def add_drain(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_waiting(parser: argparse.ArgumentParser) -> None:
+TIMEOUT_HELP = (
+    'How long to wait for each server, from the start of its move '
+    f'(default: {invocation.DEFAULT_TIMEOUT:g})'
+)
+TASK_TIMEOUT_HELP = (
+    'How long to wait for a server whose task is under way (a migration, '
+    'say) to be free before changing its properties, which Nova refuses '
+    f'meanwhile (default: {invocation.DEFAULT_TIMEOUT:g})'
+)
+
+
+def add_timeout(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        '--timeout',
+        metavar='<seconds>',
+        type=positive_seconds,
+        default=invocation.DEFAULT_TIMEOUT,
+        help=help_text,
+    )
+
+
+def add_waiting(parser: argparse.ArgumentParser, timeout_help: str) -> None:
     """How a run that moves servers waits for them."""
     parser.add_argument(
         '--no-wait',
@@ -205,13 +226,31 @@ def add_waiting(parser: argparse.ArgumentParser) -> None:
         help='Only submit the moves; each row says "submitted" with its '
         'migration ID (default: wait, and check where each server went)',
     )
-    parser.add_argument(
-        '--timeout',
-        metavar='<seconds>',
-        type=positive_seconds,
-        default=drain_options.DEFAULT_TIMEOUT,
-        help='How long to wait for each server, from the start of its '
-        f'move (default: {drain_options.DEFAULT_TIMEOUT:g})',
+    add_timeout(parser, timeout_help)
+
+
+def add_preflight(parser: argparse.ArgumentParser) -> None:
+    """Whether a run that moves servers checks first that they fit."""
+    checks = parser.add_mutually_exclusive_group()
+    checks.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='Move the servers the pre-flight places, and skip the others '
+        'with the reason (default: refuse the whole run, before its first '
+        'move, if any server would not fit)',
+    )
+    checks.add_argument(
+        '--skip-preflight',
+        action='store_true',
+        help='Do not check with Placement and the server groups that every '
+        'server fits elsewhere; let the scheduler try each one',
+    )
+
+
+def preflight_of(parsed_args: argparse.Namespace) -> drain_options.Preflight:
+    return drain_options.Preflight(
+        check=not parsed_args.skip_preflight,
+        allow_partial=parsed_args.allow_partial,
     )
 
 
@@ -302,4 +341,7 @@ def running(
             retrying.RetryPolicy(),
             progress=progress,
             notify=notify,
+            placement=app.client_manager.sdk_connection.placement  # type: ignore[attr-defined]
+            if moves
+            else None,
         )

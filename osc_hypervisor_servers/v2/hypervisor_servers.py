@@ -33,6 +33,7 @@ from osc_lib.command import command
 
 from osc_hypervisor_servers import version
 from osc_hypervisor_servers.moves import drain_options
+from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.v2 import arguments
 from osc_hypervisor_servers.v2 import output
 
@@ -99,6 +100,7 @@ class SetHypervisorServers(_ServersCommand):
             f'({version.supported_by(version.DESCRIPTION)})',
         )
         arguments.add_tag(parser, 'add to')
+        arguments.add_timeout(parser, arguments.TASK_TIMEOUT_HELP)
         arguments.add_run(parser, arguments.PARALLEL_HELP)
         arguments.add_journal(parser)
         return parser
@@ -140,6 +142,7 @@ class UnsetHypervisorServers(_ServersCommand):
             f'({version.supported_by(version.DESCRIPTION)})',
         )
         arguments.add_tag(parser, 'remove from')
+        arguments.add_timeout(parser, arguments.TASK_TIMEOUT_HELP)
         arguments.add_run(parser, arguments.PARALLEL_HELP)
         arguments.add_journal(parser)
         return parser
@@ -169,6 +172,7 @@ def _change(
         verb,
         arguments.selection_of(command.app, parsed_args),
         request,
+        parsed_args.timeout,
         arguments.run_options(
             command.app,
             parsed_args,
@@ -208,7 +212,13 @@ class RestoreHypervisorServers(_ServersCommand):
             help="Restore even when the journal's compute endpoint is not "
             "this cloud's (the same cloud under another URL)",
         )
-        arguments.add_waiting(parser)
+        arguments.add_waiting(
+            parser,
+            'How long to wait for each server: its move back, or a task '
+            'under way before changing its properties (default: '
+            f'{invocation.DEFAULT_TIMEOUT:g})',
+        )
+        arguments.add_preflight(parser)
         arguments.add_run(parser, arguments.RESTORE_PARALLEL_HELP)
         arguments.add_journal(parser)
         return parser
@@ -226,6 +236,7 @@ class RestoreHypervisorServers(_ServersCommand):
         options = mark_options.RestoreOptions(
             path,
             any_endpoint=parsed_args.any_endpoint,
+            timeout=parsed_args.timeout,
             run=arguments.run_options(
                 self.app,
                 parsed_args,
@@ -251,6 +262,7 @@ def _restore_moves(
         waiting=drain_options.Waiting(
             wait=parsed_args.wait, timeout=parsed_args.timeout
         ),
+        preflight=arguments.preflight_of(parsed_args),
         run=arguments.run_options(
             command.app,
             parsed_args,
@@ -277,7 +289,8 @@ class MigrateHypervisorServers(_ServersCommand):
         parser = super().get_parser(prog_name)
         arguments.add_selection(parser)
         arguments.add_drain(parser)
-        arguments.add_waiting(parser)
+        arguments.add_waiting(parser, arguments.TIMEOUT_HELP)
+        arguments.add_preflight(parser)
         kind = parser.add_mutually_exclusive_group()
         kind.add_argument(
             '--live-migration',
@@ -328,7 +341,8 @@ class EvacuateHypervisorServers(_ServersCommand):
         parser = super().get_parser(prog_name)
         arguments.add_selection(parser)
         arguments.add_drain(parser)
-        arguments.add_waiting(parser)
+        arguments.add_waiting(parser, arguments.TIMEOUT_HELP)
+        arguments.add_preflight(parser)
         arguments.add_run(parser, arguments.DRAIN_PARALLEL_HELP)
         arguments.add_journal(parser)
         return parser
@@ -361,6 +375,7 @@ def _drain(
             confirm=confirm,
             timeout=parsed_args.timeout,
         ),
+        preflight=arguments.preflight_of(parsed_args),
         run=arguments.run_options(
             command.app,
             parsed_args,

@@ -91,20 +91,37 @@ class TestSet(base.FunctionalTestCase):
             self.assertNotIn(self.mark, server['tags'])
             self.assertEqual('named', server['metadata']['server'])
 
-    def test_server_in_error_fails_and_others_change(self):
+    def test_a_state_nova_refuses_is_skipped_without_a_write(self):
         broken, *healthy = self.servers_on('compute-10')
         self.set_state(broken, 'error')
         self.addCleanup(self.set_state, broken, 'active')
-        exit_code, rows, stderr = self.hypervisor_servers(
-            'set', 'compute-10', '--property', f'{self.mark}=x'
+        self.addCleanup(
+            self.api,
+            'PUT',
+            f'/servers/{broken}',
+            {'server': {'description': None}},
         )
+        self.sandbox.reset_stats()
+        exit_code, rows, stderr = self.hypervisor_servers(
+            'set', 'compute-10',
+            '--property', f'{self.mark}=x', '--description', self.mark,
+        )  # fmt: skip
         self.assertEqual(1, exit_code)
-        self.assertIn(f'1 of {base.SERVERS_PER_HOST} servers failed', stderr)
+        self.assertIn(
+            f'0 of {base.SERVERS_PER_HOST} servers failed, 1 skipped', stderr
+        )
         results = {row['ID']: row for row in rows}
-        self.assertEqual('failed', results[broken]['Result'])
-        self.assertIn('HTTP 409', results[broken]['Details'])
-        self.assertIn('vm_state error', results[broken]['Details'])
+        self.assertEqual('skipped', results[broken]['Result'])
+        self.assertEqual(
+            f"set description '{self.mark}'; skipped set property "
+            f'{self.mark}=x: Nova changes properties of ACTIVE, PAUSED, '
+            f'SUSPENDED or SHUTOFF servers only, this one is ERROR',
+            results[broken]['Details'],
+        )
+        # What Nova accepts in any state is done; the rest is not sent.
+        self.assertEqual(self.mark, self.server(broken)['description'])
         self.assertNotIn(self.mark, self.server(broken)['metadata'])
+        self.assertEqual(2 * len(healthy) + 1, self.writes())
         for server_id in healthy:
             self.assertEqual('changed', results[server_id]['Result'])
             self.assertEqual(

@@ -61,13 +61,40 @@ class PrivateStateHome(fixtures.Fixture):
         )
 
 
-def make_hypervisor(name, host=None, hypervisor_id=None, running_vms=None):
+def make_hypervisor(
+    name,
+    host=None,
+    hypervisor_id=None,
+    running_vms=None,
+    status='enabled',
+    state='up',
+):
     return sdk_hypervisor.Hypervisor.existing(
         id=hypervisor_id or str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
         name=name,
         service_details={'host': host or name},
         running_vms=running_vms,
+        status=status,
+        state=state,
     )
+
+
+def hypervisor_listing(*known):
+    """``compute.hypervisors``, as Nova answers: a pattern matched as
+    ``LIKE '%pattern%'``, 404 when nothing matches, else every one.
+    """
+
+    def hypervisors(
+        details=True, hypervisor_hostname_pattern=None, microversion=None
+    ):
+        if hypervisor_hostname_pattern is None:
+            return list(known)
+        found = [h for h in known if hypervisor_hostname_pattern in h.name]
+        if not found:
+            raise http_error(404)
+        return found
+
+    return hypervisors
 
 
 def nova_server(
@@ -180,7 +207,13 @@ class FakeNova:
     def __init__(self):
         self.servers = {}
         self.reads = {}
-        self.answers = {'/': json_response({'versions': []})}
+        self.answers = {
+            '/': json_response({'versions': []}),
+            '/os-server-groups': json_response({'server_groups': []}),
+            '/os-availability-zone/detail': json_response(
+                {'availabilityZoneInfo': []}
+            ),
+        }
         self.listings = []
         self.page_size = None
         self.ignored = set()
@@ -242,6 +275,68 @@ class FakeNova:
         if answer is None:
             return json_response({'itemNotFound': {'code': 404}}, 404)
         return json_response({'server': answer})
+
+
+#: What a server of the default flavor holds, in Placement.
+SMALL = {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 1}
+
+
+class FakePlacement:
+    """Placement's reads the pre-flight makes: allocations of a server,
+    and allocation candidates, from providers a test gives it.
+
+    A provider is a compute node (its UUID the hypervisor's ID) with
+    ``capacity`` and ``used`` per resource class; ``allocations`` map a
+    server to what it holds (default: ``SMALL``). ``requests`` records
+    every read.
+    """
+
+    def __init__(self):
+        self.providers = {}
+        self.allocations = {}
+        self.requests = []
+
+    def add_node(self, hypervisor, used=None, **capacity):
+        capacity = capacity or {
+            'VCPU': 100,
+            'MEMORY_MB': 100_000,
+            'DISK_GB': 1000,
+        }
+        self.providers[hypervisor.id] = {
+            'resources': {
+                rc: {'capacity': total, 'used': (used or {}).get(rc, 0)}
+                for rc, total in capacity.items()
+            },
+            'root_provider_uuid': hypervisor.id,
+        }
+
+    def get(self, url, params=None, microversion=None, **kwargs):
+        self.requests.append((url, dict(params or {})))
+        if url.startswith('/allocations/'):
+            server_id = url.removeprefix('/allocations/')
+            held = self.allocations.get(server_id, SMALL)
+            return json_response(
+                {'allocations': {'rp': {'resources': dict(held)}}}
+            )
+        if url == '/allocation_candidates':
+            wanted = dict(
+                item.split(':') for item in params['resources'].split(',')
+            )
+            summaries = {
+                uuid_: summary
+                for uuid_, summary in self.providers.items()
+                if all(
+                    rc in summary['resources']
+                    and summary['resources'][rc]['capacity']
+                    - summary['resources'][rc]['used']
+                    >= int(amount)
+                    for rc, amount in wanted.items()
+                )
+            }
+            return json_response(
+                {'allocation_requests': [], 'provider_summaries': summaries}
+            )
+        return json_response({}, 404)
 
 
 class SameId:

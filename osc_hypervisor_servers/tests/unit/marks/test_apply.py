@@ -11,13 +11,16 @@
 #   under the License.
 
 
+import functools
 import threading
 from unittest import mock
 
+import fixtures
 from keystoneauth1 import exceptions as ksa_exceptions
 
 from osc_hypervisor_servers.core import attributes
 from osc_hypervisor_servers.marks import apply
+from osc_hypervisor_servers.marks import change_request
 from osc_hypervisor_servers.marks import planning
 from osc_hypervisor_servers.marks import writes
 from osc_hypervisor_servers.runner import execution
@@ -67,8 +70,9 @@ def server_plan(server_id, *planned, **kwargs):
 
 class TestAttributeTask(fakes.ComputeTestCase):
     def run_plan(self, *planned, **kwargs):
+        plan = server_plan('s1', *planned, **kwargs)
         task = apply.AttributeTask(
-            server_plan('s1', *planned, **kwargs), self.compute, self.retry
+            plan, self.compute, self.retry, lambda server: plan, 60
         )
         return task.run(threading.Event())
 
@@ -212,9 +216,12 @@ class TestAttributeTask(fakes.ComputeTestCase):
 
 
 class TestBatch(fakes.ComputeTestCase):
+    def fail_replan(self, server):
+        self.fail(f'planned {server.id} again')
+
     def carry_out(self, plans, dry_run=False, parallel=3):
         return execution.carry_out(
-            apply.batch(self.compute, plans, self.retry),
+            apply.batch(self.compute, plans, self.retry, self.fail_replan, 60),
             invocation.RunOptions(parallel=parallel, dry_run=dry_run),
             invocation.RunContext(self.compute, self.retry),
         )
@@ -274,3 +281,85 @@ class TestBatch(fakes.ComputeTestCase):
             [(r.server.id, r.status, r.details) for r in report.results],
         )
         self.assertEqual([], self.compute.mock_calls)
+
+
+class TestWhatNovaAccepts(fakes.ComputeTestCase):
+    def task(self, plan, replan=None, timeout=60):
+        return apply.AttributeTask(
+            plan,
+            self.compute,
+            self.retry,
+            replan or (lambda now: plan),
+            timeout,
+        )
+
+    def test_a_refused_write_is_not_sent_and_the_server_skipped(self):
+        plan = planning.plan_change(
+            fakes.server_state('s1', status='SHELVED'),
+            change_request.to_set(description='d', tags=['t']),
+        )
+        task = self.task(plan)
+        self.assertEqual(
+            (
+                reporting.SKIPPED,
+                "set description 'd'; skipped add tag t: Nova changes tags of "
+                'ACTIVE, PAUSED, SUSPENDED or SHUTOFF servers only, this one '
+                'is SHELVED',
+            ),
+            (task.preview().status, task.preview().details),
+        )
+        result = task.run(threading.Event())
+        self.assertEqual(reporting.SKIPPED, result.status)
+        self.assertEqual(
+            [mock.call.update_server('s1', description='d')],
+            [c for c in self.compute.mock_calls if c[0] == 'update_server'],
+        )
+        self.compute.add_tag_to_server.assert_not_called()
+
+    def test_properties_wait_until_the_task_ends(self):
+        request = change_request.to_set(properties={'a': '1'})
+        self.useFixture(
+            fixtures.MockPatch(
+                'osc_hypervisor_servers.marks.apply.TASK_POLL_SECONDS', 0.01
+            )
+        )
+        self.nova.reads['s1'] = [
+            fakes.nova_server(server_id='s1', task_state='migrating'),
+            fakes.nova_server('compute-2', server_id='s1'),
+        ]
+        plan = planning.plan_change(
+            fakes.server_state('s1', task_state='migrating'), request
+        )
+        self.assertIn(
+            'once task migrating ends', self.task(plan).preview().details
+        )
+        result = self.task(
+            plan, functools.partial(planning.plan_change, request=request)
+        ).run(threading.Event())
+        self.assertEqual(reporting.CHANGED, result.status, result.details)
+        self.assertEqual(
+            [fakes.metadata_merge(self.compute, 's1', {'a': '1'})],
+            [c for c in self.compute.mock_calls if c[0] == 'set_metadata'],
+        )
+
+    def test_a_task_that_does_not_end_in_time(self):
+        self.nova.reads['s1'] = [
+            fakes.nova_server(server_id='s1', task_state='migrating')
+        ]
+        request = change_request.to_set(properties={'a': '1'})
+        plan = planning.plan_change(
+            fakes.server_state('s1', task_state='migrating'), request
+        )
+        result = self.task(
+            plan,
+            functools.partial(planning.plan_change, request=request),
+            timeout=0.05,
+        ).run(threading.Event())
+        self.assertEqual(
+            (
+                reporting.TIMED_OUT,
+                'task migrating still under way after 0.05 s; nothing written',
+            ),
+            (result.status, result.details),
+        )
+        self.compute.set_metadata.assert_not_called()

@@ -207,3 +207,51 @@ class TestPlanUndo(testtools.TestCase):
             'unset property maintenance (was yes)',
             writes.describe(planning.plan_undo(run, now).writes),
         )
+
+
+class TestWhatNovaAccepts(testtools.TestCase):
+    def test_a_state_nova_refuses_keeps_only_the_description(self):
+        wanted = change_request.to_set(
+            properties={'a': '1'}, description='d', tags=['x']
+        )
+        plan = planning.plan_change(server(status='SHELVED'), wanted)
+        self.assertEqual("set description 'd'", writes.describe(plan.writes))
+        rule = (
+            'Nova changes {} of ACTIVE, PAUSED, SUSPENDED or SHUTOFF '
+            'servers only, this one is SHELVED'
+        )
+        self.assertEqual(
+            [
+                ('set property a=1', rule.format('properties')),
+                ('add tag x', rule.format('tags')),
+            ],
+            [(write.describe(), why) for write, why in plan.refused],
+        )
+        self.assertFalse(plan.waits)
+
+    def test_every_state_nova_accepts(self):
+        wanted = change_request.to_unset(property_keys=['a'], tags=['x'])
+        for status in ('ACTIVE', 'PAUSED', 'SUSPENDED', 'SHUTOFF'):
+            plan = planning.plan_change(
+                server(status=status, metadata={'a': '1'}, tags=['x']), wanted
+            )
+            self.assertEqual((), plan.refused, status)
+            self.assertEqual(2, len(plan.writes))
+
+    def test_properties_wait_for_a_task_and_tags_do_not(self):
+        moving = server(task_state='migrating')
+        properties = planning.plan_change(
+            moving, change_request.to_set(properties={'a': '1'})
+        )
+        tags = planning.plan_change(moving, change_request.to_set(tags=['x']))
+        self.assertTrue(properties.waits)
+        self.assertFalse(tags.waits)
+        self.assertEqual(((), ()), (properties.refused, tags.refused))
+
+    def test_an_undo_keeps_to_the_same_rules(self):
+        run = (change(attributes.tag('x'), False, True),)
+        plan = planning.plan_undo(run, server(status='ERROR', tags=['x']))
+        self.assertEqual((), plan.writes)
+        self.assertEqual(
+            ['remove tag x'], [w.describe() for w, _ in plan.refused]
+        )

@@ -27,6 +27,7 @@ from osc_hypervisor_servers.v2 import hypervisor_servers
 
 HYPERVISOR_1 = fakes.make_hypervisor('compute-1')
 HYPERVISOR_10 = fakes.make_hypervisor('compute-10')
+HYPERVISOR_2 = fakes.make_hypervisor('compute-2')
 
 
 class HypervisorServersTestCase(fakes.TestCommand):
@@ -642,6 +643,10 @@ class TestUnsetHypervisorServers(HypervisorServersTestCase):
 class DrainTestCase(HypervisorServersTestCase):
     def setUp(self):
         super().setUp()
+        self.placement = fakes.FakePlacement()
+        for hypervisor in (HYPERVISOR_1, HYPERVISOR_10):
+            self.placement.add_node(hypervisor)
+        self.app.client_manager.sdk_connection.placement = self.placement
         self.compute.services.side_effect = lambda binary, host: [
             fakes.compute_service(host)
         ]
@@ -692,6 +697,7 @@ class TestMigrateHypervisorServers(DrainTestCase):
                 'Action',
                 'Destination',
                 'Migration',
+                'Pre-flight',
                 'Details',
             ],
             columns,
@@ -722,9 +728,10 @@ class TestMigrateHypervisorServers(DrainTestCase):
                 'compute-2', host='compute-2-host'
             ),
         }
-        self.compute.hypervisors.side_effect = lambda **query: [
-            known[query['hypervisor_hostname_pattern']]
-        ]
+        self.compute.hypervisors.side_effect = fakes.hypervisor_listing(
+            *known.values()
+        )
+        self.placement.add_node(known['compute-2'])
         columns, rows = self.take_action(
             ['compute-1', '--host', 'compute-2', '--dry-run']
         )
@@ -740,10 +747,9 @@ class TestMigrateHypervisorServers(DrainTestCase):
     def test_target_without_a_compute_service(self):
         orphan = fakes.make_hypervisor('compute-2')
         orphan.service_details = {}
-        self.compute.hypervisors.side_effect = lambda **query: {
-            'compute-1': [HYPERVISOR_1],
-            'compute-2': [orphan],
-        }[query['hypervisor_hostname_pattern']]
+        self.compute.hypervisors.side_effect = fakes.hypervisor_listing(
+            HYPERVISOR_1, orphan
+        )
         error = self.assertRaises(
             exceptions.CommandError,
             self.take_action,
@@ -789,16 +795,16 @@ class TestMigrateHypervisorServers(DrainTestCase):
             if host == 'compute-10'
             else fakes.compute_service(host)
         ]
-        self.compute.hypervisors.side_effect = lambda **query: {
-            'compute-1': [HYPERVISOR_1],
-            'compute-10': [HYPERVISOR_10],
-        }[query['hypervisor_hostname_pattern']]
+        self.compute.hypervisors.side_effect = fakes.hypervisor_listing(
+            HYPERVISOR_1, HYPERVISOR_10, HYPERVISOR_2
+        )
+        self.placement.add_node(HYPERVISOR_2)
         self.run_command(
             ['compute-1', 'compute-10', '--disable-service', '--dry-run']
         )
         self.assertEqual(
             'Would disable the compute service of compute-1\n',
-            self.stderr.getvalue(),
+            self.stderr.getvalue().split('\n', 1)[1],
         )
         self.assertEqual([], self.drain_writes())
 
@@ -881,6 +887,9 @@ class TestMigrateHypervisorServers(DrainTestCase):
         self.assertEqual('migrated compute-2 9\n', output)
         (journal,) = self.journals()
         self.assertEqual(
+            'Pre-flight: 1 server needs 512 MB RAM, 1 vCPU, 1 GB disk; the 1 '
+            'host it may go to has 100000 MB RAM, 100 vCPUs, 1000 GB disk '
+            'free\n'
             'The compute service of compute-1 is disabled (reboot)\n'
             f'Journal of this run: {journal}\n'
             f'To undo it: openstack hypervisor servers restore {journal}\n',
@@ -930,10 +939,10 @@ class TestMigrateHypervisorServers(DrainTestCase):
         )
 
     def test_several_hypervisors_need_their_services_disabled(self):
-        self.compute.hypervisors.side_effect = lambda **query: {
-            'compute-1': [HYPERVISOR_1],
-            'compute-10': [HYPERVISOR_10],
-        }[query['hypervisor_hostname_pattern']]
+        self.compute.hypervisors.side_effect = fakes.hypervisor_listing(
+            HYPERVISOR_1, HYPERVISOR_10, HYPERVISOR_2
+        )
+        self.placement.add_node(HYPERVISOR_2)
         error = self.assertRaises(
             exceptions.CommandError,
             self.take_action,
@@ -972,6 +981,86 @@ class TestMigrateHypervisorServers(DrainTestCase):
         self.assertIn('newcomer', table)
         self.assertIn('arrived', table)
         self.assertIn('drain with --disable-service', table)
+
+
+class TestPreflight(DrainTestCase):
+    command_class = hypervisor_servers.MigrateHypervisorServers
+
+    def setUp(self):
+        super().setUp()
+        # Room for one more server of 512 MB on compute-10.
+        self.placement.add_node(
+            HYPERVISOR_10,
+            used={'MEMORY_MB': 500},
+            VCPU=8,
+            MEMORY_MB=1100,
+            DISK_GB=100,
+        )
+
+    def test_a_drain_that_cannot_finish_is_refused_before_any_move(self):
+        error = self.assertRaises(
+            exceptions.CommandError, self.take_action, ['compute-1']
+        )
+        self.assertEqual(
+            '1 of 2 servers would not fit (a-bare: no room: needs 512 MB '
+            'RAM, most free 88 MB RAM (compute-10)); nothing was moved: give '
+            '--allow-partial to move the others, or --skip-preflight to let '
+            'the scheduler try',
+            str(error),
+        )
+        self.assertEqual([], self.drain_writes())
+        self.assertEqual([], self.journals())
+
+    def test_dry_run_says_which_would_not_fit(self):
+        columns, rows = self.take_action(['compute-1', '--dry-run'])
+        by_name = {
+            row[1]: dict(zip(columns, row, strict=True)) for row in rows
+        }
+        self.assertEqual(
+            ('would migrate', 'fits (1 host)'),
+            (by_name['b-marked']['Result'], by_name['b-marked']['Pre-flight']),
+        )
+        self.assertEqual(
+            (
+                'skipped',
+                'would not fit: no room: needs 512 MB RAM, most free 88 MB '
+                'RAM (compute-10)',
+            ),
+            (by_name['a-bare']['Result'], by_name['a-bare']['Details']),
+        )
+
+    def test_allow_partial_moves_what_fits(self):
+        self.compute.post.side_effect = lambda url, json, microversion: (
+            fakes.action_response(409)
+        )
+        columns, rows = self.take_action(
+            ['compute-1', '--allow-partial', '--no-wait']
+        )
+        (post,) = [c for c in self.compute.mock_calls if c[0] == 'post']
+        self.assertEqual(f'/servers/{self.marked["id"]}/action', post.args[0])
+        self.assertEqual(['skipped', 'failed'], [row[4] for row in rows])
+
+    def test_skip_preflight_reads_no_placement(self):
+        self.take_action(['compute-1', '--skip-preflight', '--dry-run'])
+        self.assertEqual([], self.placement.requests)
+
+    def test_its_cost_grows_with_shapes_not_hosts(self):
+        for number in range(20):
+            self.placement.add_node(fakes.make_hypervisor(f'spare-{number}'))
+        self.take_action(['compute-1', '--dry-run'])
+        # A census of the hosts, one request per shape (one here), and
+        # each server's allocations: whatever the number of hosts.
+        self.assertEqual(
+            sorted(
+                [
+                    '/allocations/' + self.marked['id'],
+                    '/allocations/' + self.bare['id'],
+                    '/allocation_candidates',
+                    '/allocation_candidates',
+                ]
+            ),
+            sorted(url for url, query in self.placement.requests),
+        )
 
 
 class TestEvacuateHypervisorServers(DrainTestCase):
@@ -1079,8 +1168,12 @@ class TestRestoreOfADrain(DrainTestCase):
             ],
         }
 
-    def rows_by_name(self, rows):
-        return {row[1]: (row[4], row[6], row[8]) for row in rows}
+    def rows_by_name(self, columns, rows):
+        by_column = [dict(zip(columns, row, strict=True)) for row in rows]
+        return {
+            row['Name']: (row['Result'], row['Destination'], row['Details'])
+            for row in by_column
+        }
 
     def test_dry_run_changes_nothing(self):
         columns, rows = self.take_action([self.path, '--dry-run'])
@@ -1098,7 +1191,7 @@ class TestRestoreOfADrain(DrainTestCase):
                 ),
                 'c-gone': ('gone', '', 'the server no longer exists'),
             },
-            self.rows_by_name(rows),
+            self.rows_by_name(columns, rows),
         )
         self.assertEqual([], self.drain_writes())
         self.compute.enable_service.assert_not_called()
