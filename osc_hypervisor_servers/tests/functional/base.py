@@ -41,9 +41,15 @@ PROJECTS = 2
 #: The drain cloud: each test drains sources of its own, to spares.
 DRAIN_SOURCES = (
     'drain-7', 'drain-70', 'rollback-1', 'submit-1', 'dead-1',
-    'faults-1', 'ctrl-c-1',
+    'faults-1', 'ctrl-c-1', 'password-1',
 )  # fmt: skip
 DRAIN_SPARES = ('spare-1', 'spare-2')
+#: The sized cloud: three racks of one size, filled by the tests
+#: (test_identity.build_nearly_full_cloud).
+RACKS = tuple(
+    nova_sandbox.Host(f'rack-{n}', vcpus=8, memory_mb=16384, disk_gb=200)
+    for n in (1, 2, 3)
+)
 
 _CLOUDS = {
     'main': lambda: nova_sandbox.NovaSandbox(
@@ -51,6 +57,12 @@ _CLOUDS = {
     ),
     'drain': lambda: nova_sandbox.NovaSandbox(
         DRAIN_SOURCES + DRAIN_SPARES, servers_per_host=0, projects=PROJECTS
+    ),
+    'sized': lambda: nova_sandbox.NovaSandbox(
+        RACKS,
+        servers_per_host=0,
+        cpu_allocation_ratio=1.0,
+        disk_allocation_ratio=2.0,
     ),
 }
 _sandboxes: dict[str, nova_sandbox.NovaSandbox] = {}
