@@ -44,19 +44,30 @@ from typing import Any
 from osc_hypervisor_servers.tests.sandbox import protocol
 
 
+def host_option(argument: str) -> str | protocol.Host:
+    try:
+        return protocol.parse_host_argument(argument)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{argument!r}: expected NAME or NAME:VCPUS,MEMORY_MB,DISK_GB '
+            f'(positive integers)'
+        ) from None
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=f'python -m {__package__}',
-        description='Run a real nova-api with FakeDriver computes on '
-        '127.0.0.1 until SIGTERM or SIGINT. Prints one JSON line on '
-        'stdout once ready, and export lines for humans on stderr.',
+        description='Run a real nova-api, placement and keystone with '
+        'FakeDriver computes on 127.0.0.1 until SIGTERM or SIGINT. Prints '
+        'one JSON line on stdout once ready, and export lines for humans '
+        'on stderr.',
     )
     parser.add_argument(
         '--host',
         dest='hosts',
         action='append',
         required=True,
-        type=protocol.parse_host_argument,
+        type=host_option,
         metavar='NAME[:VCPUS,MEMORY_MB,DISK_GB]',
         help='hypervisor (compute service) host name, with its size '
         "(default: FakeDriver's, 1000 vCPUs, 800000 MiB, 600000 GiB); "
@@ -245,7 +256,7 @@ def serve(
         for index in range(args.projects)
     ]
     control = traffic.TrafficControl(
-        traffic.services(
+        traffic.public_services(
             compute=nova.app,
             identity=wsgi.Forward(keystone.port),
             placement=nova.placement_app,
@@ -259,9 +270,6 @@ def serve(
     threading.Thread(target=server.run, daemon=True).start()
 
     # Server n of a host goes to project n % len(projects).
-    hosts = [
-        host if isinstance(host, str) else host.name for host in args.hosts
-    ]
     servers = nova.boot(
         [
             protocol.Boot(
@@ -269,7 +277,7 @@ def serve(
                 count=len(range(index, args.servers_per_host, args.projects)),
                 project=project,
             )
-            for host in hosts
+            for host in map(protocol.host_name, args.hosts)
             for index, project in enumerate(project_ids)
         ]
     )

@@ -388,9 +388,9 @@ class NovaSandbox:
 
         ``{"total": n, "reads": n, "writes": n, "by_method": {"GET": n,
         ...}, "faulted_503": n, "dropped": n}``; faulted and dropped
-        requests count in the totals too.  ``service`` is one of
-        ``protocol.SERVICES``: a token request to identity is no nova
-        write.
+        requests count in the totals too.  ``service`` is ``compute``,
+        ``identity`` or ``placement``: a token request to identity is no
+        nova write.
         """
         stats: dict[str, Any] = self._control('GET', 'stats')[service]
         return stats

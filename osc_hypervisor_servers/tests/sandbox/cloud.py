@@ -153,9 +153,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         identity_internal_url: str,
     ) -> None:
         super().__init__()
-        self.hosts = [
-            host if isinstance(host, str) else host.name for host in hosts
-        ]
+        self.hosts = [protocol.host_name(host) for host in hosts]
         SizedFakeDriver.sizes = {
             host.name: host for host in hosts if not isinstance(host, str)
         }

@@ -47,7 +47,6 @@ CONTROL_PREFIX = '/_sandbox/'
 IDENTITY_PREFIX = '/identity'
 PLACEMENT_PREFIX = '/placement'
 COMPUTE_PATH = '/v2.1'
-SERVICES = ('compute', 'identity', 'placement')
 
 # Files in the state directory.
 LOG_FILE = 'nova-sandbox.log'
@@ -76,14 +75,18 @@ class Host:
     disk_gb: int
 
 
-def host_argument(host: 'str | Host') -> str:
+def host_name(host: str | Host) -> str:
+    return host if isinstance(host, str) else host.name
+
+
+def host_argument(host: str | Host) -> str:
     """A host for ``--host``: ``NAME`` or ``NAME:VCPUS,MEMORY_MB,DISK_GB``."""
     if isinstance(host, str):
         return host
     return f'{host.name}:{host.vcpus},{host.memory_mb},{host.disk_gb}'
 
 
-def parse_host_argument(argument: str) -> 'str | Host':
+def parse_host_argument(argument: str) -> str | Host:
     """The inverse of ``host_argument``; ValueError if malformed."""
     name, colon, size = argument.partition(':')
     if not colon:

@@ -66,10 +66,12 @@ class Service:
     version_paths: frozenset[str]
 
 
-def services(
+def public_services(
     compute: wsgi.App, identity: wsgi.App, placement: wsgi.App
 ) -> dict[str, Service]:
-    """The sandbox's services by name (see ``protocol.SERVICES``)."""
+    """The services behind the public port, by the names ``service_of``
+    gives them.
+    """
     return {
         'compute': Service(compute, _documents('', protocol.COMPUTE_PATH)),
         'identity': Service(
