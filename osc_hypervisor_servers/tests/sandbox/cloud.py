@@ -257,7 +257,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
             self.cell_mappings[name] = cell
         self.useFixture(nova_fixtures.DefaultFlavorsFixture())
 
-    def _auth_token_settings(self, user: str) -> dict[str, str]:
+    def _auth_token_settings(self, user: str) -> dict[str, Any]:
         """keystonemiddleware's options for a service validating tokens
         as ``user``.
         """
@@ -273,6 +273,10 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
             'interface': 'internal',
             # What a client that sent no token is told to ask.
             'www_authenticate_uri': self.identity_url,
+            # A token is validated once in its life (keystone's default,
+            # an hour), not every 5 minutes: a long test run's timing
+            # then never depends on when a revalidation falls.
+            'token_cache_time': 3600,
         }
 
     def _authenticated_placement(self) -> Any:
