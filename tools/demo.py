@@ -144,14 +144,26 @@ def main():
             '-c', 'OS-EXT-SRV-ATTR:host')  # fmt: skip
         run(env, 'compute', 'service', 'list', '--service', 'nova-compute')
         if args.keep:
+            exports = {
+                key: value
+                for key, value in sandbox.env().items()
+                if key in ('OS_CLIENT_CONFIG_FILE', 'OS_CLOUD')
+            }
             print(
-                '\nThe cloud keeps running. In another shell:\n\n'
-                f'  export OS_CLIENT_CONFIG_FILE={sandbox.clouds_yaml} '
-                'OS_CLOUD=sandbox\n'
+                '\nThe cloud keeps running, with a real keystone. In another '
+                'shell:\n\n'
+                + ''.join(
+                    f'export {key}={shlex.quote(value)}\n'
+                    for key, value in exports.items()
+                )
+                + '\nthen any openstack command, for instance:\n\n'
+                '  openstack catalog list\n'
+                '  openstack server list --all-projects\n'
                 '  openstack hypervisor servers migrate compute-10 '
                 '--dry-run\n\n'
-                '(OS_CLOUD=sandbox-demo is a non-admin user.) '
-                'Ctrl-C stops it.',
+                f'(OS_CLOUD={nova_sandbox.CLOUDS[nova_sandbox.MEMBER]} and '
+                f'{nova_sandbox.CLOUDS[nova_sandbox.READER]} are a member '
+                'and a reader of project-1.) Ctrl-C stops it.',
                 flush=True,
             )
             while True:

@@ -18,6 +18,10 @@ the process exits. Tests never depend on each other's changes: each uses
 its own property keys and tags, and puts back any server state it
 changes. Tests that move servers use a cloud of their own (``drain``),
 where each drains source hypervisors it declares (:func:`drains`).
+
+The CLI authenticates as an operator's does: a password, from the
+sandbox's clouds.yaml, as the sandbox's ``admin`` unless a test names
+another user (``member``, ``reader``: see ``sandbox.protocol``).
 """
 
 import atexit
@@ -39,6 +43,12 @@ PROJECTS = 2
 DRAIN_SPARES = ('spare-1', 'spare-2')
 #: The drain cloud's sources, as its tests declare them (:func:`drains`).
 _drain_sources: dict[str, str] = {}
+#: The sized cloud: three racks of one size, filled by the tests
+#: (test_identity.build_nearly_full_cloud).
+RACKS = tuple(
+    nova_sandbox.Host(f'rack-{n}', vcpus=8, memory_mb=16384, disk_gb=200)
+    for n in (1, 2, 3)
+)
 
 
 def drains(*hosts):
@@ -88,6 +98,12 @@ _CLOUDS = {
         HOSTS, servers_per_host=SERVERS_PER_HOST, projects=PROJECTS
     ).start(),
     'drain': _drain_cloud,
+    'sized': lambda: nova_sandbox.NovaSandbox(
+        RACKS,
+        servers_per_host=0,
+        cpu_allocation_ratio=1.0,
+        disk_allocation_ratio=2.0,
+    ).start(),
 }
 _sandboxes: dict[str, nova_sandbox.NovaSandbox] = {}
 _sandbox_errors: dict[str, RuntimeError] = {}
@@ -123,18 +139,18 @@ class FunctionalTestCase(testtools.TestCase):
         # Journals of this test's runs land here, not in the home.
         self.state_home = self.useFixture(fixtures.TempDir()).path
 
-    def env(self, token=nova_sandbox.ADMIN_TOKEN):
-        return dict(self.sandbox.env(token), XDG_STATE_HOME=self.state_home)
+    def env(self, user=nova_sandbox.ADMIN):
+        return dict(self.sandbox.env(user), XDG_STATE_HOME=self.state_home)
 
-    def openstack(self, *args, token=nova_sandbox.ADMIN_TOKEN):
-        """Run the real CLI; return (exit code, stdout, stderr).
+    def openstack(self, *args, user=nova_sandbox.ADMIN):
+        """Run the real CLI as ``user``; return (exit code, stdout, stderr).
 
         The sandbox's ``env()`` puts this Python's ``openstack`` first on
         PATH.
         """
         process = subprocess.run(
             ['openstack', *args],
-            env=self.env(token),
+            env=self.env(user),
             capture_output=True,
             text=True,
             timeout=600,
@@ -234,10 +250,20 @@ class FunctionalTestCase(testtools.TestCase):
             self.assertEqual(0, self.writes(), args)
         self.assertUntouched(before, self.all_servers())
 
-    def server_action(self, server_id, action, token=nova_sandbox.ADMIN_TOKEN):
+    def server_action(self, server_id, action, **user_and_project):
         self.api(
-            'POST', f'/servers/{server_id}/action', {action: None}, token=token
+            'POST',
+            f'/servers/{server_id}/action',
+            {action: None},
+            **user_and_project,
         )
+
+    def as_owner(self, server_id):
+        """``api()`` arguments for the member of the server's project."""
+        return {
+            'user': nova_sandbox.MEMBER,
+            'project': self.server(server_id)['tenant_id'],
+        }
 
     def set_state(self, server_id, state):
         self.api(
@@ -253,7 +279,8 @@ class FunctionalTestCase(testtools.TestCase):
             time.sleep(0.2)
 
     def writes(self):
-        return self.sandbox.stats()['writes']
+        """Write requests nova received since the last ``reset_stats()``."""
+        return self.sandbox.stats('compute')['writes']
 
     def journal_of(self, stderr):
         """The journal a run named on stderr."""

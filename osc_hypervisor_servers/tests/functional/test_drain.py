@@ -179,6 +179,38 @@ class TestDrain(base.DrainTestCase):
             self.assertEqual(1, len(self.records(server_id)))
             self.assertIn(self.where(server_id)[0], base.DRAIN_SPARES)
 
+    @base.drains('password-1')
+    def test_a_password_authenticated_admin_sets_migrates_restores(self):
+        servers = self.boot_on('password-1', 2)
+        self.sandbox.reset_stats()
+        exit_code, rows, stderr = self.hypervisor_servers(
+            'set', 'password-1', '--property', f'{self.mark}=1',
+            '--tag', self.mark,
+        )  # fmt: skip
+        self.assertEqual(0, exit_code, stderr)
+        set_journal = self.journal_of(stderr)
+        exit_code, rows, stderr = self.hypervisor_servers(
+            'migrate', 'password-1'
+        )
+        self.assertEqual(0, exit_code, stderr)
+        self.assertEqual(['migrated'] * 2, [row['Result'] for row in rows])
+        for server_id in servers:
+            server = self.server(server_id)
+            self.assertIn(server['OS-EXT-SRV-ATTR:host'], base.DRAIN_SPARES)
+            self.assertEqual('1', server['metadata'][self.mark])
+        exit_code, rows, stderr = self.hypervisor_servers(
+            'restore', set_journal
+        )
+        self.assertEqual(0, exit_code, stderr)
+        for server_id in servers:
+            server = self.server(server_id)
+            self.assertNotIn(self.mark, server['metadata'])
+            self.assertNotIn(self.mark, server['tags'])
+        # Each run authenticated once, with the admin's password from
+        # clouds.yaml: keystone got one token request per command.
+        identity = self.sandbox.stats('identity')
+        self.assertEqual(3, identity['by_method']['POST'])
+
     @base.drains('ctrl-c-1')
     def test_ctrl_c_mid_drain(self):
         servers = self.boot_on('ctrl-c-1', 3)

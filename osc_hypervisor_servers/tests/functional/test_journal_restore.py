@@ -36,9 +36,6 @@ def state_of(server, key):
 
 
 class JournalTestCase(base.FunctionalTestCase):
-    def tenant_token(self, server_id):
-        return f'member:{self.server(server_id)["tenant_id"]}'
-
     def states(self, server_ids):
         return {
             server_id: state_of(self.server(server_id), self.mark)
@@ -81,7 +78,7 @@ class TestSetThenRestore(JournalTestCase):
             'PUT',
             f'/servers/{first}',
             {'server': {'description': 'web frontend'}},
-            token=self.tenant_token(first),
+            **self.as_owner(first),
         )
         self.api(
             'POST',
@@ -123,7 +120,7 @@ class TestSetThenRestore(JournalTestCase):
             'PUT',
             f'/servers/{third}',
             {'server': {'description': 'owner rewrote it'}},
-            token=self.tenant_token(third),
+            **self.as_owner(third),
         )
 
         # A dry run first: it writes nothing.

@@ -21,21 +21,22 @@ import testtools
 from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 from osc_hypervisor_servers.tests.functional import base
 
-NOVA_MODULES = """
+CHILD_ONLY_MODULES = """
 import json, sys
 import osc_hypervisor_servers.tests.sandbox
 from osc_hypervisor_servers.tests.sandbox import client
 print(json.dumps(sorted(
-    name for name in sys.modules if name.split('.')[0] == 'nova'
+    name for name in sys.modules
+    if name.split('.')[0] in ('nova', 'keystone', 'placement')
 )))
 """
 
 
 class TestSandbox(testtools.TestCase):
-    def test_the_parent_never_imports_nova(self):
+    def test_the_parent_never_imports_nova_or_keystone(self):
         # In a fresh interpreter: this one may have imported anything.
         process = subprocess.run(
-            [sys.executable, '-c', NOVA_MODULES],
+            [sys.executable, '-c', CHILD_ONLY_MODULES],
             capture_output=True,
             text=True,
             check=True,
@@ -49,8 +50,9 @@ class TestSandbox(testtools.TestCase):
         ) as second:
             self.assertNotEqual(first.port, second.port)
             self.assertNotEqual(first.clouds_yaml, second.clouds_yaml)
+            project_9 = second.add_project('project-9')
             booted = second.boot_batches(
-                [('compute-1', 1, None), ('compute-2', 2, 'project-9')]
+                [('compute-1', 1, None), ('compute-2', 2, project_9)]
             )
             self.assertEqual([1, 2], [len(booted[h]) for h in booted])
             self.assertEqual(4, len(second.servers['compute-1']))
@@ -67,7 +69,7 @@ class TestSandbox(testtools.TestCase):
             in_project_9 = [
                 server['id']
                 for server in servers
-                if server['tenant_id'] == 'project-9'
+                if server['tenant_id'] == project_9
             ]
             self.assertEqual(sorted(booted['compute-2']), sorted(in_project_9))
             # The same host names, two clouds: neither sees the other's.

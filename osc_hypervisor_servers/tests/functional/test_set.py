@@ -10,6 +10,7 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
+from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 from osc_hypervisor_servers.tests.functional import base
 
 
@@ -131,7 +132,9 @@ class TestSet(base.FunctionalTestCase):
     def test_locked_server_is_changed_by_admin(self):
         locked = self.servers_on('compute-1')[0]
         owner = self.server(locked)['tenant_id']
-        self.server_action(locked, 'lock', token=f'member:{owner}')
+        self.server_action(
+            locked, 'lock', user=nova_sandbox.MEMBER, project=owner
+        )
         self.addCleanup(self.server_action, locked, 'unlock')
         self.assertTrue(self.server(locked)['locked'])
         exit_code, rows, stderr = self.hypervisor_servers(
@@ -165,11 +168,11 @@ class TestSet(base.FunctionalTestCase):
 
     def test_non_admin_gets_a_clear_error(self):
         before = self.all_servers()
-        project = self.sandbox.projects[0]
         self.sandbox.reset_stats()
+        # A member of the first project (the sandbox-member cloud).
         exit_code, stdout, stderr = self.openstack(
             'hypervisor', 'servers', 'set', 'compute-1', '--tag', self.mark,
-            token=f'member:{project}',
+            user=nova_sandbox.MEMBER,
         )  # fmt: skip
         self.assertEqual(1, exit_code)
         self.assertIn('admin token', stderr)

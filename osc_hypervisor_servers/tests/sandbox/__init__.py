@@ -10,18 +10,22 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""A real nova-api with fake hypervisors, on loopback, for tests and demos.
+"""A real nova-api and keystone with fake hypervisors, on loopback.
 
 The sandbox runs nova 34.0.0's own functional-test harness
 (``nova.tests.functional``) in a child process: conductor, scheduler and
 one ``FakeDriver`` compute service per host name talk over oslo.messaging's
 ``fake://`` transport, placement runs in-process, and Glance, Neutron and
-Cinder are nova's in-process fakes.  waitress serves the ``osapi_compute``
-paste app over real HTTP on 127.0.0.1, so the ``openstack`` and ``nova``
-command line clients talk to it as to any cloud.  Servers are booted
-through the API itself (``POST /servers`` at 2.74 with ``host``).
+Cinder are nova's in-process fakes.  Keystone 30.0.0 (nova's release)
+runs in a process of its own, the nova child's child.  waitress serves
+compute, placement and identity over real HTTP on one port of 127.0.0.1,
+and keystone's catalog lists them there, so the ``openstack`` and
+``nova`` command line clients authenticate with a password and find
+their services as in any cloud.  Servers are booted through the API
+itself (``POST /servers`` at 2.74, with ``host``, or where the scheduler
+puts them).
 
-From Python, without importing nova in the calling process::
+From Python, without importing nova or keystone in the calling process::
 
     from osc_hypervisor_servers.tests import sandbox
 
@@ -33,39 +37,66 @@ From Python, without importing nova in the calling process::
 By hand (see ``--help``)::
 
     python -m osc_hypervisor_servers.tests.sandbox \\
-        --host compute-1 --host compute-10 --servers-per-host 4 --projects 2
+        --host compute-1 --host compute-10:8,16384,200 --projects 2
 
-Two processes, and the modules each of them imports:
+Three processes, and the modules each of them imports:
 
 - the parent, which uses the sandbox: ``client`` (``NovaSandbox``: start,
-  stop, the clients' environment, API and control calls) and
-  ``protocol`` (what both sides agree on: token, paths, ready line).
-  Neither imports nova, so the parent stays free of nova's
-  monkeypatching and import-order rules; a functional test checks it.
-- the child, started as ``python -m`` this package: ``__main__`` (command
-  line, start-up, ready line, shutdown), ``cloud`` (nova's harness as a
-  long-running cloud: the only module that knows ``nova.tests``),
-  ``traffic`` (statistics, latency, faults, control paths),
-  ``keystone`` (what stands in for keystone) and ``wsgi`` (their WSGI
-  types and JSON answers).
+  stop, the clients' environment, tokens, API and control calls) and
+  ``protocol`` (what all of them agree on: users, paths, ready lines).
+  Neither imports nova or keystone, so the parent stays free of their
+  monkeypatching, import-order rules and global configuration; a
+  functional test checks it.
+- the nova child, started as ``python -m`` this package: ``__main__``
+  (command line, start-up, ready line, shutdown), ``cloud`` (nova's
+  harness as a long-running cloud: the only module that knows
+  ``nova.tests``), ``traffic`` (statistics, latency, faults per service,
+  control paths) and ``wsgi`` (WSGI types, JSON answers, the proxy to
+  keystone).
+- the keystone child, ``python -m`` this package's ``identity``: keystone
+  configured, migrated and bootstrapped, then served.  nova and keystone
+  cannot share a process: both configure oslo.config's global ``CONF``.
 
-How a request travels in the child, outside in:
+How a client's request travels, outside in:
 
-1. ``traffic.TrafficControl`` (plain WSGI, before nova) answers the
-   sandbox's own paths itself: ``/_sandbox/...`` (statistics, latency,
-   faults, booting) and ``/identity`` (a keystone v3 version document).
-   Every other request counts in the statistics, sleeps the configured
-   latency, and may be answered 503 or dropped.
-2. ``keystone.token_context_filter`` stands where keystonemiddleware would
-   in the paste pipeline: ``X-Auth-Token: user:project`` becomes a nova
-   request context.  Policy is nova's real default policy.
-3. nova's API, database code, RPC, scheduler and computes, unchanged.
+1. waitress on the public port, then ``traffic.TrafficControl`` (plain
+   WSGI): ``/_sandbox/...`` (statistics, latency, faults, booting) is
+   the sandbox's own; anything else counts in the statistics of its
+   service, sleeps the configured latency, and may be answered 503 or
+   dropped if that service is faulted.
+2. by path: ``/identity`` is forwarded to keystone's port (keystone builds
+   its links from the ``Host`` header, which the proxy keeps);
+   ``/placement`` goes to placement's own keystone pipeline; anything
+   else to nova's api-paste.ini pipeline.
+3. keystonemiddleware's ``auth_token`` validates the token with keystone
+   at its internal endpoint (which bypasses traffic control), then nova
+   or placement, with their real default policies, database code, RPC,
+   scheduler and computes.
 
-Each ``NovaSandbox`` is its own child process, with its own port and
+Users, all with ``protocol.PASSWORD``: ``admin`` (role admin in project
+``admin``, and in every sandbox project, for booting there), ``member``
+and ``reader`` (those roles in every sandbox project ``project-1`` ..
+``project-N``).  clouds.yaml in the state directory has a cloud for each:
+``sandbox``, ``sandbox-member``, ``sandbox-reader``.
+
+Each ``NovaSandbox`` is its own pair of processes, with its own port and
 state directory: a test may run several at once.
 """
 
 from osc_hypervisor_servers.tests.sandbox.client import NovaSandbox
-from osc_hypervisor_servers.tests.sandbox.protocol import ADMIN_TOKEN
+from osc_hypervisor_servers.tests.sandbox.protocol import ADMIN
+from osc_hypervisor_servers.tests.sandbox.protocol import CLOUDS
+from osc_hypervisor_servers.tests.sandbox.protocol import MEMBER
+from osc_hypervisor_servers.tests.sandbox.protocol import READER
+from osc_hypervisor_servers.tests.sandbox.protocol import Boot
+from osc_hypervisor_servers.tests.sandbox.protocol import Host
 
-__all__ = ['ADMIN_TOKEN', 'NovaSandbox']
+__all__ = [
+    'ADMIN',
+    'CLOUDS',
+    'MEMBER',
+    'READER',
+    'Boot',
+    'Host',
+    'NovaSandbox',
+]

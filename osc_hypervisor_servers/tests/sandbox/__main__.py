@@ -10,23 +10,30 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""The sandbox's child process: command line, start-up and shutdown.
+"""The sandbox's nova child process: command line, start-up, shutdown.
 
-``python -m osc_hypervisor_servers.tests.sandbox --help``.  Once every
-server is ACTIVE it prints the ready line (``protocol.Ready``, one JSON
-line) on stdout and ``export`` lines for humans on stderr, logs to
-``nova-sandbox.log`` in its state directory, and serves until SIGTERM or
+``python -m osc_hypervisor_servers.tests.sandbox --help``.  It binds its
+public port and keystone's internal one first, so that every URL is
+known, then starts keystone in a child process of its own (``identity``)
+and nova's harness side by side, since neither needs the other until the
+first token.  Once every server is ACTIVE it prints the ready line
+(``protocol.Ready``, one JSON line) on stdout and ``export`` lines for
+humans on stderr, logs to ``nova-sandbox.log`` (keystone to
+``keystone.log``) in its state directory, and serves until SIGTERM or
 SIGINT, or until its parent process dies (so that a killed test run
-leaves no sandbox behind).
+leaves no sandbox behind; keystone follows it when its stdin closes).
 """
 
 import argparse
 from collections.abc import Sequence
 import json
 import os
+import queue
 import shlex
 import shutil
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -37,20 +44,34 @@ from typing import Any
 from osc_hypervisor_servers.tests.sandbox import protocol
 
 
+def host_option(argument: str) -> str | protocol.Host:
+    try:
+        return protocol.parse_host_argument(argument)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{argument!r}: expected NAME or NAME:VCPUS,MEMORY_MB,DISK_GB '
+            f'(positive integers)'
+        ) from None
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=f'python -m {__package__}',
-        description='Run a real nova-api with FakeDriver computes on '
-        '127.0.0.1 until SIGTERM or SIGINT. Prints one JSON line on '
-        'stdout once ready, and export lines for humans on stderr.',
+        description='Run a real nova-api, placement and keystone with '
+        'FakeDriver computes on 127.0.0.1 until SIGTERM or SIGINT. Prints '
+        'one JSON line on stdout once ready, and export lines for humans '
+        'on stderr.',
     )
     parser.add_argument(
         '--host',
         dest='hosts',
         action='append',
         required=True,
-        metavar='NAME',
-        help='hypervisor (compute service) host name; repeat for several',
+        type=host_option,
+        metavar='NAME[:VCPUS,MEMORY_MB,DISK_GB]',
+        help='hypervisor (compute service) host name, with its size '
+        "(default: FakeDriver's, 1000 vCPUs, 800000 MiB, 600000 GiB); "
+        'repeat for several',
     )
     parser.add_argument(
         '--servers-per-host',
@@ -69,7 +90,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         '--latency-ms',
         type=float,
         default=0,
-        help='delay added to every nova request',
+        help='delay added to every request, to every service',
     )
     parser.add_argument(
         '--max-limit',
@@ -78,6 +99,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="nova's [api] max_limit: at most N items per listing page "
         "(default: nova's, 1000)",
     )
+    for resource, default in (('cpu', 4.0), ('ram', 1.0), ('disk', 1.0)):
+        parser.add_argument(
+            f'--{resource}-allocation-ratio',
+            type=float,
+            metavar='RATIO',
+            help=f"nova's {resource}_allocation_ratio (default: nova's "
+            f'initial_{resource}_allocation_ratio, {default})',
+        )
     parser.add_argument(
         '--port',
         type=int,
@@ -97,102 +126,197 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def write_clouds_yaml(
-    path: str, endpoint: str, identity_url: str, tokens: dict[str, str]
-) -> None:
+def listen(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:``port`` (0: any free port)."""
+    return socket.create_server(('127.0.0.1', port), backlog=128)
+
+
+class IdentityProcess:
+    """The keystone child (``identity``), seen from the nova child."""
+
+    def __init__(
+        self, state_dir: str, public_base: str, projects: int
+    ) -> None:
+        # Bound here, so that its URL is known before keystone starts.
+        listener = listen(0)
+        port = listener.getsockname()[1]
+        self.internal_url = (
+            f'http://127.0.0.1:{port}{protocol.IDENTITY_PREFIX}'
+        )
+        self.port = port
+        # stdin stays open: keystone exits when this process does.  Its
+        # libraries warn about their own deprecations (eventlet's, on
+        # stderr) at every start.
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                '-W',
+                'ignore::DeprecationWarning',
+                '-m',
+                f'{__package__}.identity',
+            ],  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            pass_fds=[listener.fileno()],
+            text=True,
+        )
+        assert self.process.stdin is not None
+        self.process.stdin.write(
+            json.dumps(
+                protocol.IdentityRequest(
+                    state_dir=state_dir,
+                    socket_fd=listener.fileno(),
+                    public_base=public_base,
+                    internal_url=self.internal_url,
+                    projects=projects,
+                )
+            )
+            + '\n'
+        )
+        self.process.stdin.flush()
+        listener.close()
+        self._ready: queue.Queue[str] = queue.Queue()
+        stdout = self.process.stdout
+        assert stdout is not None
+        threading.Thread(
+            target=lambda: self._ready.put(stdout.readline()), daemon=True
+        ).start()
+
+    def wait_ready(self, timeout: float = 120) -> protocol.IdentityReady:
+        try:
+            line = self._ready.get(timeout=timeout)
+        except queue.Empty:
+            line = ''
+        if not line:
+            raise RuntimeError(
+                f'keystone not ready (exit code {self.process.poll()}); '
+                f'see {protocol.KEYSTONE_LOG_FILE} and {protocol.STDERR_FILE}'
+            )
+        ready: protocol.IdentityReady = json.loads(line)
+        return ready
+
+    def stop(self) -> None:
+        """Close keystone's stdin, which ends it; wait a little."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def write_clouds_yaml(path: str, identity_url: str) -> None:
     """clouds.yaml, written as JSON (which is YAML)."""
-    clouds = {
-        name: {
-            'auth_type': 'admin_token',
-            'auth': {'endpoint': endpoint, 'token': token},
-            'identity_endpoint_override': identity_url,
-        }
-        for name, token in tokens.items()
-    }
     with open(path, 'w') as clouds_file:
-        json.dump({'clouds': clouds}, clouds_file, indent=2)
+        json.dump(protocol.clouds(identity_url), clouds_file, indent=2)
 
 
-def serve(args: argparse.Namespace, state_dir: str) -> Any:
+def serve(
+    args: argparse.Namespace, state_dir: str
+) -> tuple[Any, IdentityProcess]:
     """Start the cloud, boot the servers, print the ready lines; return
-    the running HTTP server.
+    the running HTTP server and keystone.
     """
     started = time.monotonic()
-    projects = [f'project-{n}' for n in range(1, args.projects + 1)]
+    listener = listen(args.port)
+    port = int(listener.getsockname()[1])
+    public_base = f'http://127.0.0.1:{port}'
+    endpoint = public_base + protocol.COMPUTE_PATH
+    identity_url = public_base + protocol.IDENTITY_PREFIX
+    keystone = IdentityProcess(state_dir, public_base, args.projects)
+
     # Before nova's first import (in cloud): native threads, no eventlet.
     os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = '1'
     import waitress
 
     from osc_hypervisor_servers.tests.sandbox import cloud
     from osc_hypervisor_servers.tests.sandbox import traffic
+    from osc_hypervisor_servers.tests.sandbox import wsgi
 
     # The harness's temporary files (placement's database, lock files)
     # land in the state directory too.
     tempfile.tempdir = state_dir
-    nova = cloud.SandboxCloud(args.hosts, state_dir, args.max_limit)
+    nova = cloud.SandboxCloud(
+        args.hosts,
+        state_dir,
+        args.max_limit,
+        {
+            f'{resource}_allocation_ratio': ratio
+            for resource in ('cpu', 'ram', 'disk')
+            if (ratio := getattr(args, f'{resource}_allocation_ratio'))
+            is not None
+        },
+        identity_url,
+        keystone.internal_url,
+    )
     nova.setUp()
-    control = traffic.TrafficControl(nova.app, nova.boot, args.latency_ms)
+    projects = keystone.wait_ready()['projects']
+    project_ids = [
+        projects[protocol.project_name(index)]
+        for index in range(args.projects)
+    ]
+    control = traffic.TrafficControl(
+        traffic.public_services(
+            compute=nova.app,
+            identity=wsgi.Forward(keystone.port),
+            placement=nova.placement_app,
+        ),
+        nova.boot,
+        args.latency_ms,
+    )
     # Requests sleep their latency in these threads: enough of them for
     # many concurrent clients.
-    server = waitress.create_server(
-        control, host='127.0.0.1', port=args.port, threads=64
-    )
+    server = waitress.create_server(control, sockets=[listener], threads=64)
     threading.Thread(target=server.run, daemon=True).start()
 
     # Server n of a host goes to project n % len(projects).
     servers = nova.boot(
         [
-            protocol.BootBatch(
+            protocol.Boot(
                 host=host,
-                count=len(range(index, args.servers_per_host, len(projects))),
+                count=len(range(index, args.servers_per_host, args.projects)),
                 project=project,
             )
-            for host in args.hosts
-            for index, project in enumerate(projects)
+            for host in map(protocol.host_name, args.hosts)
+            for index, project in enumerate(project_ids)
         ]
     )
 
-    port = int(server.effective_port)
-    endpoint = f'http://127.0.0.1:{port}/v2.1'
-    identity_url = f'http://127.0.0.1:{port}{protocol.IDENTITY_PREFIX}'
     clouds_yaml = os.path.join(state_dir, protocol.CLOUDS_YAML)
-    write_clouds_yaml(
-        clouds_yaml,
-        endpoint,
-        identity_url,
-        {
-            'sandbox': protocol.ADMIN_TOKEN,
-            'sandbox-demo': f'demo:{projects[0]}',
-        },
-    )
+    write_clouds_yaml(clouds_yaml, identity_url)
     ready = protocol.Ready(
         endpoint=endpoint,
         port=port,
         identity_url=identity_url,
+        identity_internal_url=keystone.internal_url,
+        placement_url=public_base + protocol.PLACEMENT_PREFIX,
         clouds_yaml=clouds_yaml,
-        projects=projects,
+        projects=project_ids,
         servers=servers,
         hypervisors=nova.hypervisors(),
     )
     # sys.__stdout__: the harness may have replaced sys.stdout.
     print(json.dumps(ready), file=sys.__stdout__, flush=True)
-    env = protocol.client_env(endpoint, identity_url, protocol.ADMIN_TOKEN)
-    exports = ' '.join(
-        f'{key}={shlex.quote(value)}' for key, value in env.items()
+    env = protocol.client_env(clouds_yaml, identity_url, protocol.ADMIN)
+    nova_exports = ' '.join(
+        f'{key}={shlex.quote(value)}'
+        for key, value in env.items()
+        if key.startswith('NOVA_')
     )
     log_file = os.path.join(state_dir, protocol.LOG_FILE)
     print(
         f'nova sandbox ready in {time.monotonic() - started:.1f} s at '
-        f'{endpoint} (log: {log_file}). For openstack and nova:\n'
-        f'export {exports}\n'
-        f'or, for openstack only (sandbox-demo: a member of '
-        f'{projects[0]}):\n'
-        f'export OS_CLIENT_CONFIG_FILE={shlex.quote(clouds_yaml)} '
-        f'OS_CLOUD=sandbox',
+        f'{public_base} (log: {log_file}). For openstack:\n'
+        f'export OS_CLIENT_CONFIG_FILE={shlex.quote(clouds_yaml)}\n'
+        f'export OS_CLOUD={protocol.CLOUDS[protocol.ADMIN]}\n'
+        f'(OS_CLOUD={protocol.CLOUDS[protocol.MEMBER]} or '
+        f'{protocol.CLOUDS[protocol.READER]}: a member or a reader of '
+        f'{protocol.project_name(0)}.) For nova, which does not read '
+        f'clouds.yaml:\nexport {nova_exports}',
         file=sys.__stderr__,
         flush=True,
     )
-    return server
+    return server, keystone
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -205,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # Until ready, SIGINT and SIGTERM end the process at once.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        server = serve(args, state_dir)
+        server, keystone = serve(args, state_dir)
     except Exception:
         traceback.print_exc()
         # nova's non-daemon threads would keep a failed process alive.
@@ -218,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     while not stop.wait(1) and os.getppid() == parent:
         pass
     server.close()
+    keystone.stop()
     if not args.state_dir:
         shutil.rmtree(state_dir, ignore_errors=True)
     # nova's services run in non-daemon threads that are not worth

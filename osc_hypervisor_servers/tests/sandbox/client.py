@@ -13,13 +13,15 @@
 """The sandbox seen from the process that uses it (tests, tools).
 
 This module and ``protocol`` are all the parent imports: the standard
-library only, never nova (whose import-order rules and monkeypatching
-stay in the child).
+library only, never nova or keystone (whose import-order rules,
+monkeypatching and global configuration stay in the children).
 """
 
 import collections
 from collections.abc import Iterable
 from collections.abc import Sequence
+import dataclasses
+import datetime
 import json
 import os
 import pathlib
@@ -30,13 +32,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from typing import Any
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from osc_hypervisor_servers.tests.sandbox import protocol
-from osc_hypervisor_servers.tests.sandbox.protocol import ADMIN_TOKEN
+from osc_hypervisor_servers.tests.sandbox.protocol import ADMIN
 
 # The directory of this Python's console scripts (``openstack``, ``nova``
 # installed beside this package), whether or not its venv is activated.
@@ -48,28 +51,37 @@ TEST_CAPTURE_VARIABLES = frozenset(
 )
 # Put on the child's PYTHONPATH, for a checkout that is not installed.
 _PROJECT_ROOT = str(pathlib.Path(__file__).resolve().parents[3])
+# A cached token is used until this close to its expiry.
+_TOKEN_MARGIN_SECONDS = 300
 
 
 class NovaSandbox:
     """A sandbox child process, seen from the process that uses it.
 
+    ``hosts`` are host names, or ``protocol.Host`` for a hypervisor of a
+    given size (FakeDriver's own is 1000 vCPUs, 800000 MiB, 600000 GiB).
     ``projects`` is how many projects the servers of each host are spread
-    over; ``self.projects`` lists their ids once started.  ``max_limit``
-    sets nova's ``[api] max_limit`` (the most items a listing returns per
-    page; nova's default is 1000), so that pagination shows with a few
-    servers.  ``start()`` spawns ``python -m`` this package and waits for
-    its ready line, which the properties below read.  ``stop()`` (or
-    leaving the ``with`` block) sends SIGTERM and waits for the child to
-    exit.  Each instance has its own child, port and state directory.
+    over; ``self.projects`` lists their keystone IDs once started.
+    ``max_limit`` sets nova's ``[api] max_limit`` (the most items a
+    listing returns per page; nova's default is 1000), so that pagination
+    shows with a few servers.  The allocation ratios are nova's options
+    of those names (None: nova's initial ratios, 4.0, 1.0 and 1.0).
+    ``start()`` spawns ``python -m`` this package and waits for its ready
+    line, which the properties below read.  ``stop()`` (or leaving the
+    ``with`` block) sends SIGTERM and waits for the child to exit.  Each
+    instance has its own child, port and state directory.
     """
 
     def __init__(
         self,
-        hosts: Sequence[str],
+        hosts: Sequence[str | protocol.Host],
         servers_per_host: int,
         projects: int = 1,
         latency_ms: float = 0,
         max_limit: int | None = None,
+        cpu_allocation_ratio: float | None = None,
+        ram_allocation_ratio: float | None = None,
+        disk_allocation_ratio: float | None = None,
         port: int = 0,
         state_dir: str | None = None,
         start_timeout: float = 300,
@@ -82,13 +94,23 @@ class NovaSandbox:
         ]  # fmt: skip
         if max_limit is not None:
             self._arguments += ['--max-limit', str(max_limit)]
+        for option, ratio in (
+            ('--cpu-allocation-ratio', cpu_allocation_ratio),
+            ('--ram-allocation-ratio', ram_allocation_ratio),
+            ('--disk-allocation-ratio', disk_allocation_ratio),
+        ):
+            if ratio is not None:
+                self._arguments += [option, str(ratio)]
         for host in hosts:
-            self._arguments += ['--host', host]
+            self._arguments += ['--host', protocol.host_argument(host)]
         self._own_state_dir = state_dir is None
         self.state_dir = state_dir
         self.start_timeout = start_timeout
         self.process: subprocess.Popen[str] | None = None
         self.info: protocol.Ready | None = None
+        # (user, project) -> (token, expiry as a POSIX time)
+        self._tokens: dict[tuple[str, str | None], tuple[str, float]] = {}
+        self._tokens_lock = threading.Lock()
 
     def __enter__(self) -> 'NovaSandbox':
         return self.start()
@@ -116,11 +138,16 @@ class NovaSandbox:
         return self.ready['identity_url']
 
     @property
+    def placement_url(self) -> str:
+        return self.ready['placement_url']
+
+    @property
     def clouds_yaml(self) -> str:
         return self.ready['clouds_yaml']
 
     @property
     def projects(self) -> list[str]:
+        """The keystone IDs of project-1..project-N, in that order."""
         return self.ready['projects']
 
     @property
@@ -206,7 +233,11 @@ class NovaSandbox:
 
     def _log_tail(self, lines: int = 40) -> str:
         tails = []
-        for name in (protocol.LOG_FILE, protocol.STDERR_FILE):
+        for name in (
+            protocol.LOG_FILE,
+            protocol.KEYSTONE_LOG_FILE,
+            protocol.STDERR_FILE,
+        ):
             path = os.path.join(self.state_dir or '', name)
             if os.path.exists(path):
                 with open(path, errors='replace') as log:
@@ -214,15 +245,16 @@ class NovaSandbox:
                 tails.append(f'==> {name} <==\n{tail}')
         return '\n'.join(tails)
 
-    def env(self, token: str = ADMIN_TOKEN) -> dict[str, str]:
+    def env(self, user: str = ADMIN) -> dict[str, str]:
         """Environment for an ``openstack`` or ``nova`` subprocess.
 
         A copy of this process's environment without its ``OS_*`` and
         ``NOVA_*`` variables (a stray ``OS_CLOUD`` would win), plus the
-        sandbox's for ``token``: ``user:project``, ``admin:...`` is admin.
-        ``BIN_DIR`` comes first on ``PATH``, so that a plain
-        ``openstack`` or ``nova`` is the one installed beside this
-        package: ``subprocess.run(['openstack', ...], env=sandbox.env())``.
+        sandbox's for ``user`` (see ``protocol.client_env``): clouds.yaml
+        and the user's cloud in it, password auth.  ``BIN_DIR`` comes
+        first on ``PATH``, so that a plain ``openstack`` or ``nova`` is
+        the one installed beside this package:
+        ``subprocess.run(['openstack', ...], env=sandbox.env())``.
         """
         env = {
             key: value
@@ -233,20 +265,41 @@ class NovaSandbox:
             filter(None, [BIN_DIR, os.environ.get('PATH')])
         )
         env.update(
-            protocol.client_env(self.endpoint, self.identity_url, token)
+            protocol.client_env(self.clouds_yaml, self.identity_url, user)
         )
         return env
+
+    def token(self, user: str = ADMIN, project: str | None = None) -> str:
+        """A keystone token of ``user`` (password auth), scoped to
+        ``project`` (an ID; None: the user's project in clouds.yaml).
+
+        Tokens are cached until shortly before they expire.  They come
+        from keystone's internal endpoint: the sandbox's own calls are
+        not the clients' traffic, and never meet injected faults.
+        """
+        key = (user, project)
+        with self._tokens_lock:
+            cached = self._tokens.get(key)
+            if cached is None or cached[1] < (
+                time.time() + _TOKEN_MARGIN_SECONDS
+            ):
+                cached = self._tokens[key] = _issue_token(
+                    self.ready['identity_internal_url'], user, project
+                )
+        return cached[0]
 
     def api(
         self,
         method: str,
         path: str,
         body: Any = None,
-        token: str = ADMIN_TOKEN,
+        user: str = ADMIN,
+        project: str | None = None,
         microversion: str | None = '2.100',
         timeout: float = 120,
     ) -> tuple[int, Any]:
-        """Call the compute API; return (status, decoded JSON or None).
+        """Call the compute API as ``user`` in ``project`` (see
+        ``token()``); return (status, decoded JSON or None).
 
         ``path`` is relative to the endpoint, e.g. ``/servers/detail``.
         Connection errors (a dropped request) propagate.
@@ -255,7 +308,7 @@ class NovaSandbox:
             method,
             self.endpoint + path,
             body,
-            _api_headers(token, microversion),
+            self._api_headers(user, project, microversion),
             timeout,
         )
 
@@ -263,7 +316,8 @@ class NovaSandbox:
         self,
         path: str,
         key: str,
-        token: str = ADMIN_TOKEN,
+        user: str = ADMIN,
+        project: str | None = None,
         microversion: str | None = '2.100',
     ) -> list[Any]:
         """Every item of a listing, following its ``next`` links.
@@ -273,15 +327,52 @@ class NovaSandbox:
         """
         items: list[Any] = []
         url: str | None = self.endpoint + path
+        headers = self._api_headers(user, project, microversion)
         while url:
-            status, answer = http_json(
-                'GET', url, None, _api_headers(token, microversion), 120
-            )
+            status, answer = http_json('GET', url, None, headers, 120)
             if status >= 300:
                 raise RuntimeError(f'GET {url}: {status} {answer}')
             items += answer[key]
             url = _next_page(answer, key, self.endpoint)
         return items
+
+    def _api_headers(
+        self, user: str, project: str | None, microversion: str | None
+    ) -> dict[str, str]:
+        headers = {'X-Auth-Token': self.token(user, project)}
+        if microversion:
+            headers['OpenStack-API-Version'] = f'compute {microversion}'
+        return headers
+
+    def add_project(self, name: str) -> str:
+        """Create a keystone project in which the admin, the member and
+        the reader have the roles they have in the sandbox's projects;
+        return its ID (for ``boot()``, ``api()``, ``token()``).
+        """
+        answer = self._identity(
+            'POST',
+            '/projects',
+            {'project': {'name': name, 'domain_id': protocol.DOMAIN}},
+        )
+        project_id: str = answer['project']['id']
+        # Each user has the role of its own name.
+        for user in protocol.USERS:
+            (found,) = self._identity('GET', f'/users?name={user}')['users']
+            (role,) = self._identity('GET', f'/roles?name={user}')['roles']
+            self._identity(
+                'PUT',
+                f'/projects/{project_id}/users/{found["id"]}'
+                f'/roles/{role["id"]}',
+            )
+        return project_id
+
+    def _identity(self, method: str, path: str, body: Any = None) -> Any:
+        url = f'{self.ready["identity_internal_url"]}/v3{path}'
+        headers = {'X-Auth-Token': self.token()}
+        status, answer = http_json(method, url, body, headers, 60)
+        if status >= 300:
+            raise RuntimeError(f'keystone {method} {path}: {status} {answer}')
+        return answer
 
     def _control(
         self, method: str, name: str, body: Any = None, timeout: float = 60
@@ -292,22 +383,24 @@ class NovaSandbox:
             raise RuntimeError(f'sandbox {method} {name}: {status} {answer}')
         return answer
 
-    def stats(self) -> dict[str, Any]:
-        """Requests nova-api received since the last ``reset_stats()``.
+    def stats(self, service: str = 'compute') -> dict[str, Any]:
+        """Requests ``service`` received since the last ``reset_stats()``.
 
         ``{"total": n, "reads": n, "writes": n, "by_method": {"GET": n,
         ...}, "by_resource": {"GET os-migrations": n, ...},
         "faulted_503": n, "dropped": n}``; faulted and dropped requests
-        count in the totals too.
+        count in the totals too.  ``service`` is ``compute``,
+        ``identity`` or ``placement``: a token request to identity is no
+        nova write.
         """
-        stats: dict[str, Any] = self._control('GET', 'stats')
+        stats: dict[str, Any] = self._control('GET', 'stats')[service]
         return stats
 
     def reset_stats(self) -> None:
         self._control('DELETE', 'stats')
 
     def set_latency(self, ms: float) -> None:
-        """Delay every nova request by ``ms`` milliseconds."""
+        """Delay every request to every service by ``ms`` milliseconds."""
         self._control('PUT', 'latency', {'ms': ms})
 
     def set_faults(
@@ -316,13 +409,16 @@ class NovaSandbox:
         drop_rate: float = 0.0,
         seed: int | None = None,
         methods: Iterable[str] | None = None,
+        services: Iterable[str] = ('compute',),
     ) -> None:
-        """Fault a fraction of nova requests; no arguments: no faults.
+        """Fault a fraction of requests; no arguments: no faults.
 
         ``error_rate`` of them are answered 503 (``Retry-After: 0``)
-        without reaching nova; ``drop_rate`` of them reach nova, then the
-        connection is closed before the response.  ``methods`` limits
-        faults to those HTTP methods; ``seed`` makes them repeatable.
+        without reaching the service; ``drop_rate`` of them reach it,
+        then the connection is closed before the response.  ``methods``
+        limits faults to those HTTP methods, ``services`` to those
+        services (by default nova only, so that the clients can still
+        authenticate); ``seed`` makes them repeatable.
         """
         self._control(
             'PUT',
@@ -332,37 +428,54 @@ class NovaSandbox:
                 'drop_rate': drop_rate,
                 'seed': seed,
                 'methods': None if methods is None else list(methods),
+                'services': list(services),
             },
         )
 
     def boot(
-        self, host: str, count: int, project: str | None = None
+        self,
+        host: str | None,
+        count: int,
+        project: str | None = None,
+        flavor: str | None = None,
+        group: str | None = None,
+        availability_zone: str | None = None,
     ) -> list[str]:
-        """Boot ``count`` more servers on ``host`` in ``project`` (default:
-        the first); return their ids once none is in BUILD.
+        """Boot ``count`` more servers (see ``protocol.Boot``); return
+        their ids once none is in BUILD.
         """
-        return self.boot_batches([(host, count, project)])[host]
+        batch = protocol.Boot(
+            host, count, project, flavor, group, availability_zone
+        )
+        return sum(self.boot_batches([batch]).values(), [])
 
     def boot_batches(
-        self, batches: Iterable[tuple[str, int, str | None]]
+        self, batches: Iterable[protocol.Boot | tuple[Any, ...]]
     ) -> dict[str, list[str]]:
-        """Boot several ``(host, count, project)`` batches at once.
+        """Boot several batches at once: ``protocol.Boot``, or tuples of
+        its fields such as ``(host, count, project)``.
 
         Every batch is requested before the sandbox waits for any, so
         that nova builds them side by side.  Return the new ids per host
-        (also added to ``servers``).
+        they are on (also added to ``servers``).
         """
+        requested = [
+            batch
+            if isinstance(batch, protocol.Boot)
+            else protocol.Boot(*batch)
+            for batch in batches
+        ]
         answer = self._control(
             'POST',
             'boot',
             {
                 'batches': [
-                    protocol.BootBatch(
-                        host=host,
-                        count=count,
-                        project=project or self.projects[0],
+                    dataclasses.asdict(
+                        dataclasses.replace(
+                            batch, project=batch.project or self.projects[0]
+                        )
                     )
-                    for host, count, project in batches
+                    for batch in requested
                 ]
             },
             timeout=600,
@@ -373,11 +486,51 @@ class NovaSandbox:
         return booted
 
 
-def _api_headers(token: str, microversion: str | None) -> dict[str, str]:
-    headers = {'X-Auth-Token': token}
-    if microversion:
-        headers['OpenStack-API-Version'] = f'compute {microversion}'
-    return headers
+def _issue_token(
+    identity_url: str, user: str, project: str | None
+) -> tuple[str, float]:
+    """Authenticate ``user`` with its password; return (token, expiry)."""
+    scope = (
+        {'id': project}
+        if project
+        else {
+            'name': protocol.home_project(user),
+            'domain': {'id': protocol.DOMAIN},
+        }
+    )
+    body = {
+        'auth': {
+            'identity': {
+                'methods': ['password'],
+                'password': {
+                    'user': {
+                        'name': user,
+                        'domain': {'id': protocol.DOMAIN},
+                        'password': protocol.PASSWORD,
+                    }
+                },
+            },
+            'scope': {'project': scope},
+        }
+    }
+    request = urllib.request.Request(
+        f'{identity_url}/v3/auth/tokens',
+        data=json.dumps(body).encode(),
+        method='POST',
+        headers={'Content-Type': 'application/json'},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            token = response.headers['X-Subject-Token']
+            answer = json.load(response)
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(
+            f'keystone refused a token to {user} in {project}: '
+            f'{error.code} {error.read().decode(errors="replace")}'
+        ) from error
+    # Python 3.10 reads no "Z".
+    expires_at = answer['token']['expires_at'].replace('Z', '+00:00')
+    return token, datetime.datetime.fromisoformat(expires_at).timestamp()
 
 
 def _next_page(answer: Any, key: str, endpoint: str) -> str | None:

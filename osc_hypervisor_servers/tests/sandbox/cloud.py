@@ -19,8 +19,19 @@
 transport, the real placement app in-process, and nova's in-process
 fakes for Neutron, Glance and Cinder.  It is never run as a test.  This
 is the only module that uses ``nova.tests``, which is not a stable API:
-a nova upgrade should touch this module (and ``keystone``'s paste
-pipeline if nova's changes).
+a nova upgrade should touch this module.
+
+Identity is real: nova's API is nova's own api-paste.ini (as the nova
+wheel installs it), whose pipeline has keystonemiddleware's
+``auth_token`` and nova's ``NovaKeystoneContext``, and nova's default
+policy.  ``auth_token`` validates tokens with the sandbox keystone
+(``identity``) at its internal endpoint, as the service user ``nova``.
+Placement runs twice over one database: the harness's app without auth
+for nova's scheduler and computes (through wsgi-intercept), and
+placement's own keystone pipeline, validating tokens as ``placement``,
+for the sandbox's HTTP clients.  The sandbox's own calls to nova
+(booting, listing) go straight to nova's app with real tokens of the
+admin user.
 
 Traps, and why the code below looks the way it does:
 
@@ -47,6 +58,10 @@ Traps, and why the code below looks the way it does:
   instance on the host each time it updates the provider tree, which makes
   booting N servers on one host O(N^2); FakeDriver never uses the answer,
   so it is stubbed (220 servers: 126 s before, 56 s after).
+- FakeDriver's capacity is class attributes (nova's ``SmallFakeDriver``
+  and ``MediumFakeDriver`` only change them); ``SizedFakeDriver`` sets
+  them per compute instead, from the host's size, before FakeDriver
+  reads them.  Placement's inventories come from them.
 """
 
 # First of all nova: see the module docstring.
@@ -54,9 +69,11 @@ import nova.tests.functional  # noqa: F401
 
 # isort: split
 from collections.abc import Sequence
+import importlib.metadata
 import itertools
 import logging
 import os
+import pathlib
 import sqlite3
 import threading
 import time
@@ -66,6 +83,10 @@ import uuid
 import warnings
 
 import futurist
+from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3 as ks_identity
+from keystonemiddleware import auth_token  # type: ignore[import-not-found]
 from nova import context as nova_context
 from nova import objects
 from nova.db import migration
@@ -74,10 +95,11 @@ from nova.db.main import api as main_db_api
 from nova.objects import host_mapping
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional import integrated_helpers
+from nova.virt import fake
 from oslo_config import cfg
+from placement import deploy as placement_deploy  # type: ignore[import-not-found]
 import webob
 
-from osc_hypervisor_servers.tests.sandbox import keystone
 from osc_hypervisor_servers.tests.sandbox import protocol
 
 CONF = cfg.CONF
@@ -85,42 +107,81 @@ CONF = cfg.CONF
 _FUTURIST_IDLE_TIMEOUT = futurist._thread.ThreadWorker.MAX_IDLE_FOR
 
 
-class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc]
-    """The whole cloud: ``setUp()`` starts it, ``app`` is nova's API.
+class SizedFakeDriver(fake.FakeDriver):  # type: ignore[misc]
+    """FakeDriver with the capacity of its host, from ``sizes``."""
 
-    ``hosts`` get one compute service each; ``state_dir`` holds the
-    databases, the log and api-paste.ini; ``max_limit`` is nova's
-    ``[api] max_limit`` (None: nova's default, 1000).
+    sizes: dict[str, protocol.Host] = {}
+
+    def __init__(self, virtapi: Any, read_only: bool = False) -> None:
+        # The harness starts each compute with CONF.host set to its host.
+        size = self.sizes.get(CONF.host)
+        if size is not None:
+            self.vcpus = size.vcpus
+            self.memory_mb = size.memory_mb
+            self.local_gb = size.disk_gb
+        super().__init__(virtapi, read_only)
+
+
+class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc]
+    """The whole cloud: ``setUp()`` starts it; ``app`` is nova's API and
+    ``placement_app`` placement's, both behind keystone's ``auth_token``.
+
+    ``hosts`` get one compute service each (a ``protocol.Host`` also its
+    size); ``state_dir`` holds the databases and the log; ``max_limit``
+    is nova's ``[api] max_limit`` (None: nova's default, 1000);
+    ``allocation_ratios`` sets nova's options of those names (e.g.
+    ``cpu_allocation_ratio``).  ``identity_url`` and
+    ``identity_internal_url`` are keystone's public and internal
+    endpoints.
     """
 
     # _create_databases sets up the databases, not the harness.
     USES_DB = False
     USES_DB_SELF = True
-    # keystone.token_context_filter stands in for keystone.
+    # Real keystonemiddleware and NovaKeystoneContext.
     STUB_KEYSTONE = False
     # Real asynchronous RPC: POST /servers returns before the boot.
     CAST_AS_CALL = False
 
     def __init__(
-        self, hosts: Sequence[str], state_dir: str, max_limit: int | None
+        self,
+        hosts: Sequence[str | protocol.Host],
+        state_dir: str,
+        max_limit: int | None,
+        allocation_ratios: dict[str, float],
+        identity_url: str,
+        identity_internal_url: str,
     ) -> None:
         super().__init__()
-        self.hosts = list(hosts)
+        self.hosts = [protocol.host_name(host) for host in hosts]
+        SizedFakeDriver.sizes = {
+            host.name: host for host in hosts if not isinstance(host, str)
+        }
         self.state_dir = state_dir
         self.max_limit = max_limit
+        self.allocation_ratios = allocation_ratios
+        self.identity_url = identity_url
+        self.identity_internal_url = identity_internal_url
         self._boot_requests = itertools.count(1)
+        self._sessions: dict[str | None, ks_session.Session] = {}
+        self._sessions_lock = threading.Lock()
         self.app: Any = None
+        self.placement_app: Any = None
 
     def _setup_services(self) -> None:
         self._undo_test_only_settings()
-        self.flags(compute_driver='fake.FakeDriver')
+        # nova loads drivers from nova.virt only: this one goes beside
+        # SmallFakeDriver.
+        self.stub_out('nova.virt.fake.SizedFakeDriver', SizedFakeDriver)
+        self.flags(
+            compute_driver='fake.SizedFakeDriver', **self.allocation_ratios
+        )
         self.flags(instances=-1, cores=-1, ram=-1, group='quota')
         if self.max_limit is not None:
             self.flags(max_limit=self.max_limit, group='api')
-        paste_ini = os.path.join(self.state_dir, 'api-paste.ini')
-        with open(paste_ini, 'w') as ini:
-            ini.write(keystone.api_paste_ini())
-        self.flags(api_paste_config=paste_ini, group='wsgi')
+        self.flags(api_paste_config=_nova_api_paste_ini(), group='wsgi')
+        _register_auth_token_options(CONF)
+        self.flags(group=_AUTH_TOKEN, **self._auth_token_settings('nova'))
         self.stub_out(
             'nova.virt.fake.FakeDriver.get_host_uptime',
             lambda driver: (
@@ -140,6 +201,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         super()._setup_services()
         host_mapping.discover_hosts(nova_context.get_admin_context())
         self.app = self.api_fixture.app()
+        self.placement_app = self._authenticated_placement()
         threading.Thread(
             target=self._forget_notifications, daemon=True
         ).start()
@@ -195,6 +257,41 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
             self.cell_mappings[name] = cell
         self.useFixture(nova_fixtures.DefaultFlavorsFixture())
 
+    def _auth_token_settings(self, user: str) -> dict[str, Any]:
+        """keystonemiddleware's options for a service validating tokens
+        as ``user``.
+        """
+        return {
+            'auth_type': 'password',
+            'auth_url': self.identity_internal_url,
+            'username': user,
+            'password': protocol.PASSWORD,
+            'project_name': protocol.SERVICE_PROJECT,
+            'user_domain_id': protocol.DOMAIN,
+            'project_domain_id': protocol.DOMAIN,
+            # Its own calls: keystone's internal endpoint in the catalog.
+            'interface': 'internal',
+            # What a client that sent no token is told to ask.
+            'www_authenticate_uri': self.identity_url,
+            # A token is validated once in its life (keystone's default,
+            # an hour), not every 5 minutes: a long test run's timing
+            # then never depends on when a revalidation falls.
+            'token_cache_time': 3600,
+        }
+
+    def _authenticated_placement(self) -> Any:
+        """Placement's own keystone pipeline, over the harness's
+        placement configuration and database.
+        """
+        placement = self.placement_fixture.conf_fixture
+        _register_auth_token_options(placement.conf)
+        placement.config(
+            group=_AUTH_TOKEN, **self._auth_token_settings('placement')
+        )
+        # Read once, by deploy(): the harness's app keeps its noauth2.
+        placement.config(group='api', auth_strategy='keystone')
+        return placement_deploy.deploy(placement.conf)
+
     def _setup_compute_service(self) -> Any:
         for host in self.hosts:
             self._start_compute(host)
@@ -206,20 +303,51 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
             time.sleep(10)
             self.notifier.reset()
 
+    def token(self, project: str | None = None) -> str:
+        """A token of the admin user, in ``project`` (an ID; None: project
+        ``admin``), from keystone's internal endpoint.
+
+        keystoneauth caches it and authenticates again before it expires.
+        """
+        with self._sessions_lock:
+            session = self._sessions.get(project)
+            if session is None:
+                session = self._sessions[project] = ks_session.Session(
+                    auth=ks_identity.Password(
+                        auth_url=self.identity_internal_url,
+                        username=protocol.ADMIN,
+                        password=protocol.PASSWORD,
+                        user_domain_id=protocol.DOMAIN,
+                        project_id=project,
+                        project_name=(
+                            None if project else protocol.ADMIN_PROJECT
+                        ),
+                        project_domain_id=(
+                            None if project else protocol.DOMAIN
+                        ),
+                    )
+                )
+        token = session.get_token()
+        if token is None:
+            raise RuntimeError('keystone issued no token')
+        return token
+
     def call(
         self,
         method: str,
         path: str,
         body: Any = None,
-        token: str = protocol.ADMIN_TOKEN,
+        project: str | None = None,
         microversion: str = '2.74',
     ) -> Any:
-        """Call the nova app directly, bypassing traffic control."""
+        """Call the nova app directly, bypassing traffic control, as the
+        admin user in ``project`` (see ``token()``).
+        """
         request = webob.Request.blank(
             path,
             method=method,
             headers={
-                'X-Auth-Token': token,
+                'X-Auth-Token': self.token(project),
                 'OpenStack-API-Version': f'compute {microversion}',
             },
         )
@@ -255,9 +383,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
             )
         }
 
-    def boot(
-        self, batches: Sequence[protocol.BootBatch]
-    ) -> dict[str, list[str]]:
+    def boot(self, batches: Sequence[protocol.Boot]) -> dict[str, list[str]]:
         """Boot batches of servers; return the new ids per host.
 
         Every batch is requested first, so that nova builds them all side
@@ -267,48 +393,49 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         requested = [
             (batch, self._request_servers(batch))
             for batch in batches
-            if batch['count'] > 0
+            if batch.count > 0
         ]
-        deadline = (
-            time.monotonic() + 120 + sum(batch['count'] for batch in batches)
-        )
+        deadline = time.monotonic() + 120 + sum(b.count for b in batches)
         servers: dict[str, list[str]] = {
-            batch['host']: [] for batch in batches
+            batch.host: [] for batch in batches if batch.host
         }
         for batch, reservation_id in requested:
-            servers[batch['host']] += self._wait_for_servers(
-                reservation_id, batch['count'], deadline
-            )
+            for server in self._wait_for_servers(
+                reservation_id, batch.count, deadline
+            ):
+                host = server['OS-EXT-SRV-ATTR:host']
+                servers.setdefault(host, []).append(server['id'])
         return servers
 
-    def _request_servers(self, batch: protocol.BootBatch) -> str:
+    def _request_servers(self, batch: protocol.Boot) -> str:
         """Ask for a batch (one multi-create); return its reservation id."""
-        host, count = batch['host'], batch['count']
+        server: dict[str, Any] = {
+            'name': f'{batch.host or "server"}-r{next(self._boot_requests)}',
+            'imageRef': self.glance.image1['id'],
+            'flavorRef': batch.flavor or '1',
+            'networks': 'none',
+            'min_count': batch.count,
+            'max_count': batch.count,
+            'return_reservation_id': True,
+        }
+        if batch.host:
+            server['host'] = batch.host
+        if batch.availability_zone:
+            server['availability_zone'] = batch.availability_zone
+        body: dict[str, Any] = {'server': server}
+        if batch.group:
+            body['os:scheduler_hints'] = {'group': batch.group}
         answer = self.call(
-            'POST',
-            '/v2.1/servers',
-            {
-                'server': {
-                    'name': f'{host}-r{next(self._boot_requests)}',
-                    'imageRef': self.glance.image1['id'],
-                    'flavorRef': '1',
-                    'networks': 'none',
-                    'host': host,
-                    'min_count': count,
-                    'max_count': count,
-                    'return_reservation_id': True,
-                }
-            },
-            token=f'admin:{batch["project"]}',
+            'POST', '/v2.1/servers', body, project=batch.project
         )
         reservation_id: str = answer['reservation_id']
         return reservation_id
 
     def _wait_for_servers(
         self, reservation_id: str, count: int, deadline: float
-    ) -> list[str]:
-        """Wait until no server of a request is in BUILD; return their
-        ids in launch order.
+    ) -> list[dict[str, Any]]:
+        """Wait until no server of a request is in BUILD; return them in
+        launch order.
         """
         query = f'?all_tenants=1&reservation_id={reservation_id}'
         # Each poll decodes every pending build request, whatever the
@@ -331,7 +458,29 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
                 f'servers of {reservation_id} failed: {failed[:1]}'
             )
         servers.sort(key=lambda s: s['OS-EXT-SRV-ATTR:launch_index'])
-        return [server['id'] for server in servers]
+        return servers
+
+
+_AUTH_TOKEN = 'keystone_authtoken'
+
+
+def _register_auth_token_options(conf: cfg.ConfigOpts) -> None:
+    """Register keystonemiddleware's options and its password plugin's,
+    so that they can be set before the middleware first loads them.
+    """
+    for group, options in auth_token.list_opts():
+        conf.register_opts(options, group=group)
+    conf.register_opts(
+        ks_loading.get_auth_plugin_conf_options('password'), group=_AUTH_TOKEN
+    )
+
+
+def _nova_api_paste_ini() -> str:
+    """nova's own api-paste.ini, where the nova wheel installs it."""
+    for file in importlib.metadata.files('nova') or ():
+        if file.as_posix().endswith('etc/nova/api-paste.ini'):
+            return str(pathlib.Path(str(file.locate())).resolve())
+    raise RuntimeError("nova's api-paste.ini is not installed")
 
 
 def _sqlite_wal_url(path: str) -> str:

@@ -10,30 +10,38 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""The sandbox's traffic control, in front of nova (child process only).
+"""The sandbox's traffic control, in front of every service (child only).
 
-``TrafficControl`` is plain WSGI, the app that waitress serves.  It
-answers the sandbox's own paths itself, neither counted, delayed nor
-faulted: ``protocol.CONTROL_PREFIX`` (what ``client.NovaSandbox`` calls:
-statistics, latency, faults, booting) and ``protocol.IDENTITY_PREFIX``
-(the keystone version document).  Every other request:
+``TrafficControl`` is plain WSGI, the app that waitress serves on the
+sandbox's public port.  It answers ``protocol.CONTROL_PREFIX`` itself
+(what ``client.NovaSandbox`` calls: statistics, latency, faults,
+booting), neither counted, delayed nor faulted.  Every other request
+goes to one service by its path: ``/identity`` (keystone, in its own
+process, through ``wsgi.Forward``), ``/placement``, or else compute.
+On its way it:
 
-- counts in the statistics (total, reads, writes, per method, and per
-  method and resource, e.g. ``GET os-migrations``);
+- counts in that service's statistics (total, reads, writes, per method,
+  and per method and resource, e.g. ``GET os-migrations``), so that a
+  token request is never mistaken for a nova write;
 - sleeps the configured latency in its waitress worker thread, before
-  nova sees it, so that concurrent requests overlap their delays as real
-  round trips to a remote cloud do;
-- may be faulted: answered 503 (``Retry-After: 0``) without reaching
-  nova, or dropped: nova handles it (the change happens), then its socket
+  the service sees it, so that concurrent requests overlap their delays
+  as real round trips to a remote cloud do;
+- may be faulted, if its service and method are among those faulted:
+  answered 503 (``Retry-After: 0``) without reaching the service, or
+  dropped: the service handles it (the change happens), then its socket
   is shut down before any byte of the response, as a failing proxy
-  would.  nova's version documents are never faulted, so that clients
-  can always negotiate a microversion.
+  would.  Version documents are never faulted, so that clients can
+  always negotiate a version.
+
+The services' own calls to keystone (``auth_token``) and the sandbox's
+own tokens use keystone's internal endpoint, which bypasses all this.
 """
 
 import collections
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
+import dataclasses
 import json
 import random
 import socket
@@ -41,20 +49,63 @@ import threading
 import time
 from typing import Any
 
-from osc_hypervisor_servers.tests.sandbox import keystone
 from osc_hypervisor_servers.tests.sandbox import protocol
 from osc_hypervisor_servers.tests.sandbox import wsgi
 
 WRITE_METHODS = frozenset({'POST', 'PUT', 'PATCH', 'DELETE'})
-# nova's version documents: never faulted; still counted and delayed, as
-# they reach nova.
-VERSION_DOCUMENT_PATHS = frozenset({'', '/', '/v2.1', '/v2.1/'})
 
-Boot = Callable[[Sequence[protocol.BootBatch]], dict[str, list[str]]]
+Boot = Callable[[Sequence[protocol.Boot]], dict[str, list[str]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Service:
+    """A service behind the public port: its app, and the paths of its
+    version documents (counted and delayed, never faulted).
+    """
+
+    app: wsgi.App
+    version_paths: frozenset[str]
+
+
+def public_services(
+    compute: wsgi.App, identity: wsgi.App, placement: wsgi.App
+) -> dict[str, Service]:
+    """The services behind the public port, by the names ``service_of``
+    gives them.
+    """
+    return {
+        'compute': Service(compute, _documents('', protocol.COMPUTE_PATH)),
+        'identity': Service(
+            identity,
+            _documents(
+                protocol.IDENTITY_PREFIX, protocol.IDENTITY_PREFIX + '/v3'
+            ),
+        ),
+        'placement': Service(
+            wsgi.mount(protocol.PLACEMENT_PREFIX, placement),
+            _documents(protocol.PLACEMENT_PREFIX),
+        ),
+    }
+
+
+def _documents(*paths: str) -> frozenset[str]:
+    """Version document paths, with and without a trailing slash."""
+    return frozenset(path + end for path in paths for end in ('', '/'))
+
+
+def service_of(path: str) -> str:
+    """The name of the service a request path is for."""
+    for name, prefix in (
+        ('identity', protocol.IDENTITY_PREFIX),
+        ('placement', protocol.PLACEMENT_PREFIX),
+    ):
+        if path == prefix or path.startswith(prefix + '/'):
+            return name
+    return 'compute'
 
 
 def _resource(path: str) -> str:
-    """The collection a nova path names: ``/v2.1/os-migrations?...`` is
+    """The collection a path names: ``/v2.1/os-migrations?...`` is
     ``os-migrations``, ``/v2.1/servers/{id}/action`` is ``servers``.
     """
     parts = [part for part in path.split('/') if part]
@@ -64,21 +115,25 @@ def _resource(path: str) -> str:
 
 
 class TrafficControl:
-    """WSGI middleware in front of nova: statistics, latency, faults.
+    """WSGI middleware in front of the services: statistics, latency,
+    faults.
 
     ``boot`` boots batches of servers for ``POST /_sandbox/boot`` (see
     ``cloud.SandboxCloud.boot``).
     """
 
-    def __init__(self, nova_app: wsgi.App, boot: Boot, latency_ms: float):
-        self.nova_app = nova_app
+    def __init__(
+        self, services: dict[str, Service], boot: Boot, latency_ms: float
+    ):
+        self.services = services
         self.boot = boot
         self.latency_ms = latency_ms
         self.lock = threading.Lock()
-        self.counts: collections.Counter[str] = collections.Counter()
+        self.counts = {name: collections.Counter[str]() for name in services}
         self.random = random.Random()
         self.error_rate = self.drop_rate = 0.0
         self.faulted_methods: frozenset[str] | None = None
+        self.faulted_services: frozenset[str] = frozenset()
 
     def __call__(
         self, environ: wsgi.Environ, start_response: wsgi.StartResponse
@@ -88,21 +143,23 @@ class TrafficControl:
             return self.control(
                 environ, start_response, path[len(protocol.CONTROL_PREFIX) :]
             )
-        if keystone.is_identity_path(path):
-            return wsgi.json_response(
-                start_response,
-                '200 OK',
-                keystone.identity_document(environ, path),
-            )
+        name = service_of(path)
+        service = self.services[name]
         method = environ['REQUEST_METHOD']
         fault = None
         with self.lock:
-            self.counts['total'] += 1
-            self.counts['writes' if method in WRITE_METHODS else 'reads'] += 1
-            self.counts['method:' + method] += 1
-            self.counts[f'resource:{method} {_resource(path)}'] += 1
-            if path not in VERSION_DOCUMENT_PATHS and (
-                self.faulted_methods is None or method in self.faulted_methods
+            counts = self.counts[name]
+            counts['total'] += 1
+            counts['writes' if method in WRITE_METHODS else 'reads'] += 1
+            counts['method:' + method] += 1
+            counts[f'resource:{method} {_resource(path)}'] += 1
+            if (
+                name in self.faulted_services
+                and path not in service.version_paths
+                and (
+                    self.faulted_methods is None
+                    or method in self.faulted_methods
+                )
             ):
                 draw = self.random.random()
                 if draw < self.error_rate:
@@ -110,7 +167,7 @@ class TrafficControl:
                 elif draw < self.error_rate + self.drop_rate:
                     fault = 'dropped'
             if fault:
-                self.counts[fault] += 1
+                counts[fault] += 1
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         if fault == 'faulted_503':
@@ -121,20 +178,23 @@ class TrafficControl:
                 [('Retry-After', '0')],
             )
         if fault == 'dropped':
-            return self.drop(environ, start_response)
-        return self.nova_app(environ, start_response)
+            return self.drop(service.app, environ, start_response)
+        return service.app(environ, start_response)
 
     def drop(
-        self, environ: wsgi.Environ, start_response: wsgi.StartResponse
+        self,
+        app: wsgi.App,
+        environ: wsgi.Environ,
+        start_response: wsgi.StartResponse,
     ) -> list[bytes]:
-        """Let nova handle the request, then cut the connection."""
+        """Let the service handle the request, then cut the connection."""
 
         def discard_response(
             status: str, headers: Any, exc_info: Any = None
         ) -> Callable[[bytes], None]:
             return lambda data: None
 
-        for _chunk in self.nova_app(environ, discard_response):
+        for _chunk in app(environ, discard_response):
             pass
         # waitress exposes its channel only through this bound method.
         channel = environ['waitress.client_disconnected'].__self__
@@ -143,25 +203,28 @@ class TrafficControl:
         start_response('502 Bad Gateway', [('Content-Length', '0')])
         return []
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> dict[str, dict[str, Any]]:
         with self.lock:
-            counts = dict(self.counts)
+            counts = {name: dict(c) for name, c in self.counts.items()}
         return {
-            'total': counts.get('total', 0),
-            'reads': counts.get('reads', 0),
-            'writes': counts.get('writes', 0),
-            'by_method': {
-                key.partition(':')[2]: value
-                for key, value in counts.items()
-                if key.startswith('method:')
-            },
-            'by_resource': {
-                key.partition(':')[2]: value
-                for key, value in counts.items()
-                if key.startswith('resource:')
-            },
-            'faulted_503': counts.get('faulted_503', 0),
-            'dropped': counts.get('dropped', 0),
+            name: {
+                'total': service.get('total', 0),
+                'reads': service.get('reads', 0),
+                'writes': service.get('writes', 0),
+                'by_method': {
+                    key.partition(':')[2]: value
+                    for key, value in service.items()
+                    if key.startswith('method:')
+                },
+                'by_resource': {
+                    key.partition(':')[2]: value
+                    for key, value in service.items()
+                    if key.startswith('resource:')
+                },
+                'faulted_503': service.get('faulted_503', 0),
+                'dropped': service.get('dropped', 0),
+            }
+            for name, service in counts.items()
         }
 
     def set_faults(
@@ -170,16 +233,24 @@ class TrafficControl:
         drop_rate: float,
         seed: int | None,
         methods: Iterable[str] | None,
+        services: Iterable[str],
     ) -> None:
         if not (
             0 <= error_rate and 0 <= drop_rate and error_rate + drop_rate <= 1
         ):
             raise ValueError('fault rates must be >= 0 and add up to <= 1')
+        faulted_services = frozenset(services)
+        if faulted_services - self.services.keys():
+            raise ValueError(
+                f'no such service: {sorted(faulted_services)}; '
+                f'services are {sorted(self.services)}'
+            )
         with self.lock:
             self.error_rate, self.drop_rate = error_rate, drop_rate
             self.faulted_methods = (
                 None if methods is None else frozenset(methods)
             )
+            self.faulted_services = faulted_services
             self.random.seed(seed)
 
     def control(
@@ -198,7 +269,8 @@ class TrafficControl:
                 answer = self.stats()
             elif (method, name) == ('DELETE', 'stats'):
                 with self.lock:
-                    self.counts.clear()
+                    for counts in self.counts.values():
+                        counts.clear()
             elif (method, name) == ('PUT', 'latency'):
                 self.latency_ms = float(body['ms'])
             elif (method, name) == ('PUT', 'faults'):
@@ -207,16 +279,10 @@ class TrafficControl:
                     float(body['drop_rate']),
                     body['seed'],
                     body['methods'],
+                    body['services'],
                 )
             elif (method, name) == ('POST', 'boot'):
-                batches = [
-                    protocol.BootBatch(
-                        host=batch['host'],
-                        count=int(batch['count']),
-                        project=batch['project'],
-                    )
-                    for batch in body['batches']
-                ]
+                batches = [protocol.Boot(**batch) for batch in body['batches']]
                 answer = {'servers': self.boot(batches)}
             else:
                 return wsgi.json_response(
