@@ -86,7 +86,7 @@ import futurist
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3 as ks_identity
-from keystonemiddleware import auth_token  # type: ignore[import-not-found]
+from keystonemiddleware import auth_token
 from nova import context as nova_context
 from nova import objects
 from nova.db import migration
@@ -97,7 +97,7 @@ from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional import integrated_helpers
 from nova.virt import fake
 from oslo_config import cfg
-from placement import deploy as placement_deploy  # type: ignore[import-not-found]
+from placement import deploy as placement_deploy
 import webob
 
 from osc_hypervisor_servers.tests.sandbox import protocol

@@ -53,13 +53,13 @@ import threading
 import uuid
 
 # keystone is not installed where mypy runs (tox -e pep8).
-from keystone.cmd import bootstrap  # type: ignore[import-not-found]
-from keystone.common import fernet_utils  # type: ignore[import-not-found]
+from keystone.cmd import bootstrap
+from keystone.common import fernet_utils
 from keystone.common import provider_api
-from keystone.common.sql import upgrades  # type: ignore[import-not-found]
-import keystone.conf  # type: ignore[import-not-found]
-import keystone.server  # type: ignore[import-not-found]
-from keystone.server.flask import application  # type: ignore[import-not-found]
+from keystone.common.sql import upgrades
+import keystone.conf
+import keystone.server
+from keystone.server.flask import application
 from keystone.server.flask import core as flask_core
 import waitress
 
