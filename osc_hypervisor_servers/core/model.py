@@ -36,6 +36,9 @@ class ServerState:
     #: The server's compute service host (OS-EXT-SRV-ATTR:host).
     compute_host: str | None = None
     status: str = ''
+    #: OS-EXT-STS:vm_state (``active``, ``stopped``, ``shelved``...),
+    #: which Nova checks; ``status`` also shows a task (MIGRATING).
+    vm_state: str | None = None
     #: OS-EXT-STS:task_state: None unless an action is under way.
     task_state: str | None = None
     metadata: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -60,6 +63,7 @@ class ServerState:
             ),
             compute_host=server.get('OS-EXT-SRV-ATTR:host'),
             status=server.get('status') or '',
+            vm_state=server.get('OS-EXT-STS:vm_state'),
             task_state=server.get('OS-EXT-STS:task_state'),
             metadata=dict(server.get('metadata') or {}),
             tags=frozenset(server.get('tags') or ()),

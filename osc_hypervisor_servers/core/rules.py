@@ -118,20 +118,21 @@ def description_problem(description: str) -> str | None:
     return None
 
 
-#: The server statuses in which Nova changes properties and tags (vm_state
-#: active, paused, suspended or stopped); a description in any status.
-WRITABLE_STATUSES = ('ACTIVE', 'PAUSED', 'SUSPENDED', 'SHUTOFF')
+#: The vm_states in which Nova changes properties and tags: the statuses
+#: ACTIVE, PAUSED, SUSPENDED and SHUTOFF, with or without a task under
+#: way (MIGRATING is active); a description in any state.
+WRITABLE_VM_STATES = ('active', 'paused', 'suspended', 'stopped')
 
 
-def state_problem(what: str, status: str) -> str | None:
+def state_problem(what: str, vm_state: str | None, status: str) -> str | None:
     """Why Nova refuses to change ``what`` (properties, tags) on a server
-    in ``status``, or None.
+    in ``vm_state`` (shown as ``status``), or None.
     """
-    if status in WRITABLE_STATUSES:
+    if vm_state in WRITABLE_VM_STATES:
         return None
     return (
         f'Nova changes {what} of ACTIVE, PAUSED, SUSPENDED or SHUTOFF '
-        f'servers only, this one is {status or "in no status"}'
+        f'servers only, this one is {status or vm_state or "in no state"}'
     )
 
 

@@ -48,7 +48,9 @@ class Write(abc.ABC):
         """Why Nova would refuse this write on ``server`` as it is."""
         if self.checked_as is None:
             return None
-        return rules.state_problem(self.checked_as, server.status)
+        return rules.state_problem(
+            self.checked_as, server.vm_state, server.status
+        )
 
     @abc.abstractmethod
     def describe(self) -> str:

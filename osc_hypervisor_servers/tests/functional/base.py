@@ -43,6 +43,16 @@ PROJECTS = 2
 DRAIN_SPARES = ('spare-1', 'spare-2')
 #: The drain cloud's sources, as its tests declare them (:func:`drains`).
 _drain_sources: dict[str, str] = {}
+#: The pre-flight cloud: a source with a device no other host has, and
+#: two spares with room for 4096 MB each (nova reserves 512 MB a host).
+PREFLIGHT_HOSTS = (
+    nova_sandbox.Host(
+        'pf-src', vcpus=16, memory_mb=33280, disk_gb=400,
+        resources=(('CUSTOM_GPU', 1),),
+    ),
+    nova_sandbox.Host('pf-a', vcpus=4, memory_mb=4608, disk_gb=100),
+    nova_sandbox.Host('pf-b', vcpus=4, memory_mb=4608, disk_gb=100),
+)  # fmt: skip
 #: The sized cloud: three racks of one size, filled by the tests
 #: (test_identity.build_nearly_full_cloud).
 RACKS = tuple(
@@ -98,6 +108,13 @@ _CLOUDS = {
         HOSTS, servers_per_host=SERVERS_PER_HOST, projects=PROJECTS
     ).start(),
     'drain': _drain_cloud,
+    'preflight': lambda: nova_sandbox.NovaSandbox(
+        PREFLIGHT_HOSTS,
+        servers_per_host=0,
+        cpu_allocation_ratio=1.0,
+        ram_allocation_ratio=1.0,
+        disk_allocation_ratio=1.0,
+    ).start(),
     'sized': lambda: nova_sandbox.NovaSandbox(
         RACKS,
         servers_per_host=0,

@@ -312,3 +312,48 @@ class TestBadJournals(base.FunctionalTestCase):
                 self.assertIn(reason, stderr)
                 # Nothing was sent to Nova.
                 self.assertEqual(0, self.sandbox.stats()['total'], content)
+
+
+class TestEvacuateAndBack(base.DrainTestCase):
+    @base.drains('phoenix-1')
+    def test_evacuate_repair_restore(self):
+        running, stopped = self.boot_on('phoenix-1', 2)
+        self.server_action(stopped, 'os-stop')
+        self.wait_for_status(stopped, 'SHUTOFF')
+        self.set_service('phoenix-1', forced_down=True)
+        self.addCleanup(self.set_service, 'phoenix-1', forced_down=False)
+        exit_code, rows, stderr = self.hypervisor_servers(
+            'evacuate', 'phoenix-1'
+        )
+        self.assertEqual(0, exit_code, stderr)
+        journal = self.journal_of(stderr)
+        for server_id in (running, stopped):
+            host, status = self.where(server_id)
+            self.assertIn(host, base.DRAIN_SPARES)
+            self.assertEqual('SHUTOFF', status)
+
+        # The repair: the compute restarts (and cleans up what was
+        # evacuated from it); then it may be marked up, and enabled.
+        self.sandbox.restart_compute('phoenix-1')
+        self.set_service('phoenix-1', forced_down=False)
+        self.set_service('phoenix-1', status='enabled')
+        self.origin_closed_after('phoenix-1')
+        self.wait_until(lambda: self.service('phoenix-1')['state'] == 'up')
+
+        exit_code, rows, stderr = self.hypervisor_servers('restore', journal)
+        self.assertEqual(0, exit_code, stderr)
+        results = {row['ID']: row for row in rows}
+        self.assertEqual(
+            ('migrated', 'cold migration'),
+            (results[running]['Result'], results[running]['Action']),
+        )
+        # Its power state is not changed, and its row says what it was.
+        self.assertIn(
+            'it was ACTIVE before the run', results[running]['Details']
+        )
+        self.assertNotIn('before the run', results[stopped]['Details'])
+        for server_id in (running, stopped):
+            self.assertEqual(('phoenix-1', 'SHUTOFF'), self.where(server_id))
+
+    def origin_closed_after(self, host):
+        self.addCleanup(self.set_service, host, status='disabled')

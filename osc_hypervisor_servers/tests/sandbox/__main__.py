@@ -261,7 +261,7 @@ def serve(
             identity=wsgi.Forward(keystone.port),
             placement=nova.placement_app,
         ),
-        nova.boot,
+        nova,
         args.latency_ms,
     )
     # Requests sleep their latency in these threads: enough of them for

@@ -432,6 +432,18 @@ class NovaSandbox:
             },
         )
 
+    def restart_compute(self, host: str) -> None:
+        """Restart the compute service of ``host`` (a repaired host: it
+        cleans up the servers evacuated from it, and may be marked up).
+        """
+        self._control('POST', 'restart', {'host': host}, timeout=300)
+
+    def set_move_seconds(self, seconds: float) -> None:
+        """Make every live migration take ``seconds`` longer, so that a
+        test can act while one is under way; 0 puts it back.
+        """
+        self._control('PUT', 'move_seconds', {'seconds': seconds})
+
     def boot(
         self,
         host: str | None,

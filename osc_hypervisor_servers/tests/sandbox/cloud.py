@@ -108,18 +108,44 @@ _FUTURIST_IDLE_TIMEOUT = futurist._thread.ThreadWorker.MAX_IDLE_FOR
 
 
 class SizedFakeDriver(fake.FakeDriver):  # type: ignore[misc]
-    """FakeDriver with the capacity of its host, from ``sizes``."""
+    """FakeDriver with the capacity of its host, from ``sizes``, whose
+    live migrations take ``move_seconds`` more (a test's window on a
+    move under way).
+    """
 
     sizes: dict[str, protocol.Host] = {}
+    move_seconds = 0.0
 
     def __init__(self, virtapi: Any, read_only: bool = False) -> None:
         # The harness starts each compute with CONF.host set to its host.
-        size = self.sizes.get(CONF.host)
-        if size is not None:
-            self.vcpus = size.vcpus
-            self.memory_mb = size.memory_mb
-            self.local_gb = size.disk_gb
+        self.size = self.sizes.get(CONF.host)
+        if self.size is not None:
+            self.vcpus = self.size.vcpus
+            self.memory_mb = self.size.memory_mb
+            self.local_gb = self.size.disk_gb
         super().__init__(virtapi, read_only)
+
+    def update_provider_tree(
+        self, provider_tree: Any, nodename: str, allocations: Any = None
+    ) -> None:
+        super().update_provider_tree(provider_tree, nodename, allocations)
+        if self.size is None or not self.size.resources:
+            return
+        inventory = dict(provider_tree.data(nodename).inventory)
+        for rc, total in self.size.resources:
+            inventory[rc] = {
+                'total': total,
+                'reserved': 0,
+                'min_unit': 1,
+                'max_unit': total,
+                'step_size': 1,
+                'allocation_ratio': 1.0,
+            }
+        provider_tree.update_inventory(nodename, inventory)
+
+    def live_migration(self, *args: Any, **kwargs: Any) -> None:
+        time.sleep(type(self).move_seconds)
+        super().live_migration(*args, **kwargs)
 
 
 class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc]
@@ -177,6 +203,9 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
             compute_driver='fake.SizedFakeDriver', **self.allocation_ratios
         )
         self.flags(instances=-1, cores=-1, ram=-1, group='quota')
+        # A shelved server stays on its host (SHELVED, not offloaded): a
+        # state in which Nova refuses property and tag changes.
+        self.flags(shelved_offload_time=-1)
         if self.max_limit is not None:
             self.flags(max_limit=self.max_limit, group='api')
         self.flags(api_paste_config=_nova_api_paste_ini(), group='wsgi')
@@ -382,6 +411,22 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
                 '/v2.1/os-hypervisors', 'hypervisors'
             )
         }
+
+    def restart_compute(self, host: str) -> None:
+        """Restart the compute service of ``host``, as after a repair:
+        its servers stay, and it cleans up those evacuated from it.
+        """
+        if host not in self.host_mappings:
+            # The harness records the cell of the computes it maps; the
+            # sandbox maps them with discover_hosts.
+            self.host_mappings[host] = objects.HostMapping.get_by_host(
+                nova_context.get_admin_context(), host
+            )
+        self.computes[host] = self.restart_compute_service(self.computes[host])
+
+    def set_move_seconds(self, seconds: float) -> None:
+        """Make every live migration take ``seconds`` more."""
+        SizedFakeDriver.move_seconds = seconds
 
     def boot(self, batches: Sequence[protocol.Boot]) -> dict[str, list[str]]:
         """Boot batches of servers; return the new ids per host.

@@ -67,12 +67,18 @@ def home_project(user: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Host:
-    """A hypervisor of a given size; a plain name keeps FakeDriver's."""
+    """A hypervisor of a given size; a plain name keeps FakeDriver's.
+
+    ``resources`` are inventories of other resource classes, e.g.
+    ``(('CUSTOM_GPU', 1),)``: what a flavor's ``resources:CUSTOM_GPU=1``
+    asks for, which no other host may have.
+    """
 
     name: str
     vcpus: int
     memory_mb: int
     disk_gb: int
+    resources: tuple[tuple[str, int], ...] = ()
 
 
 def host_name(host: str | Host) -> str:
@@ -80,10 +86,13 @@ def host_name(host: str | Host) -> str:
 
 
 def host_argument(host: str | Host) -> str:
-    """A host for ``--host``: ``NAME`` or ``NAME:VCPUS,MEMORY_MB,DISK_GB``."""
+    """A host for ``--host``: ``NAME``, or
+    ``NAME:VCPUS,MEMORY_MB,DISK_GB[,CLASS=TOTAL...]``.
+    """
     if isinstance(host, str):
         return host
-    return f'{host.name}:{host.vcpus},{host.memory_mb},{host.disk_gb}'
+    more = ''.join(f',{rc}={total}' for rc, total in host.resources)
+    return f'{host.name}:{host.vcpus},{host.memory_mb},{host.disk_gb}{more}'
 
 
 def parse_host_argument(argument: str) -> str | Host:
@@ -91,10 +100,15 @@ def parse_host_argument(argument: str) -> str | Host:
     name, colon, size = argument.partition(':')
     if not colon:
         return name
-    vcpus, memory_mb, disk_gb = (int(number) for number in size.split(','))
-    if min(vcpus, memory_mb, disk_gb) < 1:
+    vcpus, memory_mb, disk_gb, *more = size.split(',')
+    sizes = [int(number) for number in (vcpus, memory_mb, disk_gb)]
+    resources = tuple(
+        (rc, int(total)) for rc, _, total in (m.partition('=') for m in more)
+    )
+    if min(sizes + [total for _, total in resources]) < 1:
         raise ValueError(f'sizes must be positive: {argument}')
-    return Host(name, vcpus, memory_mb, disk_gb)
+    vcpus_count, memory, disk = sizes
+    return Host(name, vcpus_count, memory, disk, resources)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,6 +47,7 @@ import random
 import socket
 import threading
 import time
+import typing
 from typing import Any
 
 from osc_hypervisor_servers.tests.sandbox import protocol
@@ -54,7 +55,19 @@ from osc_hypervisor_servers.tests.sandbox import wsgi
 
 WRITE_METHODS = frozenset({'POST', 'PUT', 'PATCH', 'DELETE'})
 
-Boot = Callable[[Sequence[protocol.Boot]], dict[str, list[str]]]
+
+class Cloud(typing.Protocol):
+    """What the sandbox's controls ask of the cloud (see
+    ``cloud.SandboxCloud``).
+    """
+
+    def boot(
+        self, batches: Sequence[protocol.Boot]
+    ) -> dict[str, list[str]]: ...
+
+    def restart_compute(self, host: str) -> None: ...
+
+    def set_move_seconds(self, seconds: float) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,15 +131,15 @@ class TrafficControl:
     """WSGI middleware in front of the services: statistics, latency,
     faults.
 
-    ``boot`` boots batches of servers for ``POST /_sandbox/boot`` (see
-    ``cloud.SandboxCloud.boot``).
+    ``cloud`` boots servers, restarts computes and slows moves for the
+    controls (``POST /_sandbox/boot``, ``restart``, ``PUT move_seconds``).
     """
 
     def __init__(
-        self, services: dict[str, Service], boot: Boot, latency_ms: float
+        self, services: dict[str, Service], cloud: Cloud, latency_ms: float
     ):
         self.services = services
-        self.boot = boot
+        self.cloud = cloud
         self.latency_ms = latency_ms
         self.lock = threading.Lock()
         self.counts = {name: collections.Counter[str]() for name in services}
@@ -283,7 +296,11 @@ class TrafficControl:
                 )
             elif (method, name) == ('POST', 'boot'):
                 batches = [protocol.Boot(**batch) for batch in body['batches']]
-                answer = {'servers': self.boot(batches)}
+                answer = {'servers': self.cloud.boot(batches)}
+            elif (method, name) == ('POST', 'restart'):
+                self.cloud.restart_compute(str(body['host']))
+            elif (method, name) == ('PUT', 'move_seconds'):
+                self.cloud.set_move_seconds(float(body['seconds']))
             else:
                 return wsgi.json_response(
                     start_response,

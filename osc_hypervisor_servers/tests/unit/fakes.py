@@ -97,6 +97,14 @@ def hypervisor_listing(*known):
     return hypervisors
 
 
+# The vm_state behind each status (nova.api.openstack.common).
+_VM_STATES = {
+    'SHUTOFF': 'stopped',
+    'MIGRATING': 'active',
+    'VERIFY_RESIZE': 'resized',
+}
+
+
 def nova_server(
     hypervisor='compute-1',
     server_id=None,
@@ -118,6 +126,7 @@ def nova_server(
         'OS-EXT-SRV-ATTR:hypervisor_hostname': hypervisor,
         'OS-EXT-SRV-ATTR:host': compute_host or hypervisor,
         'status': status,
+        'OS-EXT-STS:vm_state': _VM_STATES.get(status, status.lower()),
         'OS-EXT-STS:task_state': task_state,
         'metadata': dict(metadata or {}),
         'tags': list(tags),

@@ -36,6 +36,7 @@ class TestServerState(testtools.TestCase):
                 hypervisor_hostname='compute-1',
                 compute_host='host-a',
                 status='ACTIVE',
+                vm_state='active',
                 task_state='migrating',
                 metadata={'a': '1'},
                 tags=frozenset({'t'}),
