@@ -35,6 +35,10 @@ servers spread over 20 hypervisors (3 each, all named on the command
 line) and on 60 servers on one hypervisor, and the ratio of the two
 times.
 
+The ``preflight`` case: a drain's dry run with and without its
+pre-flight (40 servers of 3 flavor shapes, over 4 and then 20 other
+hosts): the seconds and the Placement requests the pre-flight adds.
+
 The ``drain`` case, in a sandbox of its own per N with exactly two
 hypervisors (so that the scheduler has one choice), N servers moved off
 one of them:
@@ -81,7 +85,7 @@ HOST = 'compute-1'
 # A second hypervisor whose name starts like the first: nothing on it
 # may change.
 NEIGHBOUR = 'compute-10'
-CASES = ('contenders', 'breadth', 'drain')
+CASES = ('contenders', 'breadth', 'drain', 'preflight')
 # The breadth case: BREADTH_SERVERS servers on ONE_HYPERVISOR, and as
 # many spread evenly over the WIDE_HYPERVISORS.
 BREADTH_SERVERS = 60
@@ -350,6 +354,93 @@ def run_for(count, args):
         if touched:
             sys.exit(f'benchmark: servers on {NEIGHBOUR} changed: {touched}')
         return bench.rows
+
+
+#: The preflight case: N servers of K flavor shapes on one source, and H
+#: hosts they may go to, at two sizes of H.
+PREFLIGHT_SERVERS = 40
+PREFLIGHT_SHAPES = ((1, 512), (2, 1024), (4, 2048))
+PREFLIGHT_SPARES = (4, 20)
+PREFLIGHT_ROUNDS = 3
+
+
+def run_preflight(spares, args):
+    """A drain's dry run with and without its pre-flight, over ``spares``
+    hosts: the pre-flight's own requests and seconds.
+    """
+    hosts = ['pf-source'] + [f'pf-spare-{n:02}' for n in range(spares)]
+    print(
+        f'\nPre-flight: {PREFLIGHT_SERVERS} servers of '
+        f'{len(PREFLIGHT_SHAPES)} flavors on {hosts[0]}, {spares} other '
+        f'hosts...',
+        flush=True,
+    )
+    started = time.perf_counter()
+    with nova_sandbox.NovaSandbox(hosts, servers_per_host=0) as sandbox:
+        flavors = []
+        for vcpus, ram in PREFLIGHT_SHAPES:
+            status, answer = sandbox.api(
+                'POST',
+                '/flavors',
+                {
+                    'flavor': {
+                        'name': f'pf-{vcpus}',
+                        'vcpus': vcpus,
+                        'ram': ram,
+                        'disk': 1,
+                    }
+                },
+            )
+            flavors.append(answer['flavor']['id'])
+        share = PREFLIGHT_SERVERS // len(flavors)
+        sandbox.boot_batches(
+            [nova_sandbox.Boot(hosts[0], share, flavor=f) for f in flavors]
+        )
+        print(f'  ready in {time.perf_counter() - started:.0f} s', flush=True)
+        sandbox.set_latency(args.latency_ms)
+        bench = Bench(sandbox, share * len(flavors), args.parallel)
+        for round_number in range(1, PREFLIGHT_ROUNDS + 1):
+            for key, options in (
+                ('with', []),
+                ('without', ['--skip-preflight']),
+            ):
+                command = shlex.join(
+                    ['openstack', 'hypervisor', 'servers', 'migrate']
+                    + [hosts[0], '--dry-run', '-f', 'json', *options]
+                )
+                row = bench.measure(
+                    f'{key}_{round_number}',
+                    f'dry run {key} the pre-flight, {spares} hosts',
+                    lambda command=command: bench.shell(command, stdout=True),
+                )
+                row['placement'] = sandbox.stats('placement')['total']
+        return bench.rows
+
+
+def report_preflight(rows_by_spares):
+    print()
+    header = (
+        f'{"pre-flight":<42} {"H":>3} {"N":>4} {"K":>2} {"seconds":>8} '
+        f'{"compute":>8} {"placement":>9}'
+    )
+    print(header)
+    print('-' * len(header))
+    for spares, rows in rows_by_spares.items():
+        medians = {}
+        for key in ('with', 'without'):
+            runs = [row for name, row in rows.items() if name.startswith(key)]
+            seconds = statistics.median(row['seconds'] for row in runs)
+            medians[key] = seconds
+            print(
+                f'{"dry run " + key + " the pre-flight (median)":<42} '
+                f'{spares:>3} {runs[0]["servers"]:>4} '
+                f'{len(PREFLIGHT_SHAPES):>2} {seconds:>8.2f} '
+                f'{runs[0]["requests"]:>8} {runs[0]["placement"]:>9}'
+            )
+        print(
+            f'H={spares}: the pre-flight costs '
+            f'{medians["with"] - medians["without"]:.2f} s'
+        )
 
 
 def run_breadth(args):
@@ -866,6 +957,10 @@ def main():
     if 'drain' in args.cases:
         for count in args.drain_servers:
             drain_rows[count] = run_drain(count, args)
+    preflight_rows = {}
+    if 'preflight' in args.cases:
+        for spares in PREFLIGHT_SPARES:
+            preflight_rows[spares] = run_preflight(spares, args)
     print()
     print(machine(args))
     print(
@@ -878,6 +973,8 @@ def main():
         report_breadth(breadth_rows)
     for count, rows in drain_rows.items():
         report_drain(count, rows)
+    if preflight_rows:
+        report_preflight(preflight_rows)
 
 
 if __name__ == '__main__':
