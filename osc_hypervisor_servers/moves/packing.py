@@ -258,7 +258,15 @@ def _place(
 
 
 def summary(needs: Sequence[Need], hosts: Sequence[Host]) -> str:
-    """What the drain needs, against what its hosts have free."""
+    """What the drain needs, against what its hosts have free.
+
+    When every server has its destination named (``--host``, a restore),
+    the hosts counted are those destinations alone.
+    """
+    named = [need.only for need in needs]
+    if needs and all(only is not None for only in named):
+        allowed = frozenset().union(*(only for only in named if only))
+        hosts = [host for host in hosts if host.name in allowed]
     needed: collections.Counter[str] = collections.Counter()
     for need in needs:
         needed.update(need.resources)

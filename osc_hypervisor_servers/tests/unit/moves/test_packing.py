@@ -202,3 +202,26 @@ class TestSummary(testtools.TestCase):
                 [host('compute-1', 8192), host('compute-2', 4096)],
             ),
         )
+
+    def test_named_destinations_are_the_only_hosts_counted(self):
+        self.assertEqual(
+            'Pre-flight: 2 servers need 20480 MB RAM, 10 vCPUs, 100 GB disk; '
+            'the 1 host it may go to has 8192 MB RAM, 64 vCPUs, 1000 GB disk '
+            'free',
+            packing.summary(
+                [
+                    need('a', only=frozenset({'compute-1'})),
+                    need('b', LARGE, only=frozenset({'compute-1'})),
+                ],
+                [host('compute-1', 8192), host('compute-2', 4096)],
+            ),
+        )
+
+    def test_one_server_free_to_go_anywhere_counts_every_host(self):
+        self.assertIn(
+            'the 2 hosts they may go to have 12288 MB RAM',
+            packing.summary(
+                [need('a', only=frozenset({'compute-1'})), need('b')],
+                [host('compute-1', 8192), host('compute-2', 4096)],
+            ),
+        )
