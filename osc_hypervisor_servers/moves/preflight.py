@@ -56,6 +56,10 @@ PLACEMENT_MICROVERSION = '1.29'
 #: Server groups' policy and rules.
 GROUPS_MICROVERSION = '2.64'
 DISABLED_TRAIT = 'COMPUTE_STATUS_DISABLED'
+_NO_PLACEMENT = (
+    "The pre-flight reads Placement, which this cloud's catalog does not "
+    'list; give --skip-preflight to drain without it'
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,15 +72,12 @@ class Facts:
 def _placement_json(
     context: invocation.RunContext, path: str, query: dict[str, str]
 ) -> Any:
-    if context.placement is None:
-        errors.refuse(
-            "The pre-flight reads Placement, which this cloud's catalog "
-            'does not list; give --skip-preflight to drain without it'
-        )
-    placement = context.placement
+    connect = context.connect_placement
+    if connect is None:
+        errors.refuse(_NO_PLACEMENT)
 
     def get() -> Any:
-        response = placement.get(
+        response = connect().get(
             path, params=query, microversion=PLACEMENT_MICROVERSION
         )
         sdk_exceptions.raise_from_response(response)
@@ -85,10 +86,7 @@ def _placement_json(
     try:
         return context.retry.call(get)
     except ksa_exceptions.EndpointNotFound:
-        errors.refuse(
-            "The pre-flight reads Placement, which this cloud's catalog "
-            'does not list; give --skip-preflight to drain without it'
-        )
+        errors.refuse(_NO_PLACEMENT)
 
 
 def _allocations(

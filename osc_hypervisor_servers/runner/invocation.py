@@ -58,8 +58,10 @@ class RunContext:
     progress: pool.Progress | None = None
     #: Tells the operator, on stderr, what the run did besides its rows.
     notify: Callable[[str], None] = _silent
-    #: Placement, found in the catalog; None when the cloud has none.
-    placement: proxy.Proxy | None = None
+    #: Connects to Placement, found in the catalog; None when the run does
+    #: not read it. Called when first needed: connecting costs a version
+    #: discovery, which a run that never reads Placement should not pay.
+    connect_placement: Callable[[], proxy.Proxy] | None = None
 
     @property
     def endpoint(self) -> str:

@@ -341,7 +341,9 @@ def running(
             retrying.RetryPolicy(),
             progress=progress,
             notify=notify,
-            placement=app.client_manager.sdk_connection.placement  # type: ignore[attr-defined]
+            connect_placement=(
+                lambda: app.client_manager.sdk_connection.placement  # type: ignore[attr-defined]
+            )
             if moves
             else None,
         )

@@ -44,7 +44,7 @@ class TestGather(fakes.ComputeTestCase):
         self.context = invocation.RunContext(
             self.compute,
             self.retry,
-            placement=self.placement,  # type: ignore[arg-type]
+            connect_placement=lambda: self.placement,  # type: ignore[arg-type,return-value]
         )
 
     def plan(self, **attrs):
