@@ -18,7 +18,8 @@ the batch to the runner: its steps set the clock by Nova's, journal the
 run, and disable the services (when asked); its tasks move the servers,
 several per source host at a time. ``--parallel`` is per source host:
 Nova runs a few moves per compute at a time and queues the rest, so each
-source is kept busy and several are drained side by side. A drain ends
+source is kept busy and several are drained side by side; reads are no
+moves, and run as many at a time as ``set``'s writes. A drain ends
 when its hypervisors are empty: Nova lists them again, and any server
 still there makes the exit non-zero.
 
@@ -155,7 +156,7 @@ def _checked(
     if not (check.check and moving):
         return plans
     facts = preflight.gather(
-        context, moving, may_take, run.parallel, skip_disabled
+        context, moving, may_take, run.reads, skip_disabled
     )
     fits = packing.pack(facts.needs, facts.hosts, facts.shapes)
     context.notify(packing.summary(facts.needs, facts.hosts))
@@ -300,7 +301,7 @@ def _left_behind(
         context.retry,
         status=options.selection.status,
         project_id=options.selection.project_id,
-        workers=options.run.parallel,
+        workers=options.run.reads,
     ):
         where = server.hypervisor_hostname
         row = rows.get(server.id)
@@ -373,16 +374,17 @@ def drain(
         [(version.MIGRATION_WATCH, 'to follow migrations')]
         + selector.REQUIRED_MICROVERSIONS,
     )
-    parallel = options.run.parallel
+    reads = options.run.reads
+    connections.fit_pool(context.compute, reads)
     selected = selector.select(
-        context.compute, options.selection, context.retry, parallel
+        context.compute, options.selection, context.retry, reads
     )
     target = _target_host(context, options.target, selected.hypervisors)
     sources = sorted(
         {h.host for h in selected.hypervisors if h.host is not None}
     )
     found = compute_services.compute_services(
-        context.compute, sources, context.retry, parallel
+        context.compute, sources, context.retry, reads
     )
     if options.mode == 'evacuate':
         compute_services.require_down(found)
@@ -405,7 +407,7 @@ def drain(
         plans,
         _drain_document(context, options, selected.hypervisors, plans, found),
         _disabling(context, options, found),
-        parallel * len(sources),
+        options.run.parallel * len(sources),
     )
     report = ran.report
     if not (
@@ -616,8 +618,8 @@ def restore(
     version.require(
         context.compute, [(version.MIGRATION_WATCH, 'to follow migrations')]
     )
-    parallel = options.run.parallel
-    plans, undone = _plan_restore(context, document, parallel)
+    connections.fit_pool(context.compute, options.run.reads)
+    plans, undone = _plan_restore(context, document, options.run.reads)
     holding = [u for u in undone if u.holds and u.now is not None]
     plans = _checked_back(context, options, plans, holding)
     ran = _carry_out(
@@ -638,7 +640,7 @@ def restore(
             for undone in holding
             if undone.now is not None
         ],
-        parallel * len({p.server.compute_host for p in plans}),
+        options.run.parallel * len({p.server.compute_host for p in plans}),
     )
     return reporting.Outcome(
         list(document.hypervisors),

@@ -43,6 +43,14 @@ class RunOptions:
     dry_run: bool = False
     #: Where to journal the run; None: a new file in the default directory.
     journal: str | None = None
+    #: Read-only calls made at the same time (lookups, listings, the
+    #: pre-flight); None: ``parallel`` of them.
+    read_parallel: int | None = None
+
+    @property
+    def reads(self) -> int:
+        """How many read-only calls the run makes at the same time."""
+        return self.read_parallel or self.parallel
 
 
 def _silent(message: str) -> None:

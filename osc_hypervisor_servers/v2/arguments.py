@@ -61,12 +61,14 @@ RESTORE_PARALLEL_HELP = (
     f'Servers changed at the same time, from 1 to {MAX_PARALLEL} '
     f'(default: {DEFAULT_PARALLEL}); for a journal of migrate or evacuate, '
     f'servers moved back at the same time from each hypervisor they are on '
-    f'(default: {drain_options.DEFAULT_PARALLEL_PER_HOST})'
+    f'(default: {drain_options.DEFAULT_PARALLEL_PER_HOST}; reads '
+    f'{DEFAULT_PARALLEL} at a time, or this many when more)'
 )
 DRAIN_PARALLEL_HELP = (
     f'Servers moved at the same time from each hypervisor, from 1 to '
     f'{MAX_PARALLEL}; several hypervisors are drained side by side '
-    f'(default: {drain_options.DEFAULT_PARALLEL_PER_HOST})'
+    f'(default: {drain_options.DEFAULT_PARALLEL_PER_HOST}). Reads are '
+    f'made {DEFAULT_PARALLEL} at a time, or this many when more'
 )
 
 
@@ -265,20 +267,30 @@ def run_options(
     parsed_args: argparse.Namespace,
     default_parallel: int,
     journal: str | None = None,
+    moves_per_host: bool = False,
 ) -> invocation.RunOptions:
     """--dry-run and --parallel (else the default bounded by the cloud's
     "concurrency" setting), with the ``journal`` file asked for.
+
+    With ``moves_per_host``, --parallel counts the moves from each host,
+    which says nothing of reads: they are made as many at a time as
+    ``set`` makes writes by default, or --parallel when it is more.
     """
-    parallel: int = parsed_args.parallel or 0
-    if not parallel:
-        config = app.client_manager.sdk_connection.config  # type: ignore[attr-defined]
-        # clouds.yaml values reach us as strings.
-        concurrency = int(str(config.get_concurrency('compute') or 0))
-        parallel = min(default_parallel, concurrency or default_parallel)
+    config = app.client_manager.sdk_connection.config  # type: ignore[attr-defined]
+    # clouds.yaml values reach us as strings.
+    concurrency = int(str(config.get_concurrency('compute') or 0))
+
+    def within_cloud(count: int) -> int:
+        return min(count, concurrency or count)
+
+    parallel: int = parsed_args.parallel or within_cloud(default_parallel)
     return invocation.RunOptions(
         parallel=parallel,
         dry_run=parsed_args.dry_run,
         journal=journal,
+        read_parallel=max(parallel, within_cloud(DEFAULT_PARALLEL))
+        if moves_per_host
+        else None,
     )
 
 

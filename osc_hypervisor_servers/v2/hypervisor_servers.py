@@ -268,6 +268,7 @@ def _restore_moves(
             parsed_args,
             drain_options.DEFAULT_PARALLEL_PER_HOST,
             journal=parsed_args.journal,
+            moves_per_host=True,
         ),
     )
     with arguments.running(command.app, parsed_args, moves=True) as context:
@@ -381,6 +382,7 @@ def _drain(
             parsed_args,
             drain_options.DEFAULT_PARALLEL_PER_HOST,
             journal=parsed_args.journal,
+            moves_per_host=True,
         ),
     )
     with arguments.running(command.app, parsed_args, moves=True) as context:

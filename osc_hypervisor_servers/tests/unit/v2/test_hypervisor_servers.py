@@ -21,6 +21,7 @@ from openstack.compute.v2 import hypervisor as sdk_hypervisor
 from osc_lib import exceptions
 from osc_lib.test import base as osc_test_base
 
+from osc_hypervisor_servers.runner import concurrency
 from osc_hypervisor_servers.tests.unit import fakes
 from osc_hypervisor_servers.v2 import arguments
 from osc_hypervisor_servers.v2 import hypervisor_servers
@@ -680,6 +681,35 @@ class TestMigrateHypervisorServers(DrainTestCase):
             self.cmd,
             ['compute-1', '--live-migration', '--cold-migration'],
             [],
+        )
+
+    def test_reads_are_not_bounded_by_the_moves_per_host(self):
+        config = self.app.client_manager.sdk_connection.config
+
+        def run(*argv):
+            parsed_args = self.check_parser(self.cmd, ['compute-1', *argv], [])
+            options = arguments.run_options(
+                self.app,  # type: ignore[arg-type]
+                parsed_args,
+                3,
+                moves_per_host=True,
+            )
+            return options.parallel, options.reads
+
+        self.assertEqual((3, 10), run())
+        self.assertEqual((20, 20), run('--parallel', '20'))
+        config.get_concurrency.return_value = '2'
+        self.assertEqual((2, 2), run())
+        self.assertEqual((1, 2), run('--parallel', '1'))
+
+    def test_a_drain_reads_ten_at_a_time(self):
+        with mock.patch(
+            'osc_hypervisor_servers.runner.concurrency.bounded_map',
+            wraps=concurrency.bounded_map,
+        ) as bounded_map:
+            self.take_action(['compute-1', '--dry-run'])
+        self.assertEqual(
+            {10}, {call.args[2] for call in bounded_map.call_args_list}
         )
 
     def test_dry_run_says_what_would_happen(self):
