@@ -234,6 +234,9 @@ def gather(
     """
     plans = list(plans)
     servers = [plan.server for plan in plans]
+    # Alone, first: the proxy's first request discovers Placement's
+    # version, which requests made side by side would each do again.
+    census = _free_by_root(_candidates(context, {'VCPU': 1}, skip_disabled))
     held = concurrency.bounded_map(
         lambda server: _allocations(context, server.id), servers, workers
     )
@@ -242,8 +245,15 @@ def gather(
     hosts_of = {
         node.id: node.host for node in nodes if node.host and may_take(node)
     }
-    census = _free_by_root(_candidates(context, {'VCPU': 1}, skip_disabled))
-    shapes = {frozenset(resources.items()) for resources in held if resources}
+    shapes = sorted(
+        {frozenset(resources.items()) for resources in held if resources},
+        key=sorted,
+    )
+    candidates = concurrency.bounded_map(
+        lambda shape: _roots(_candidates(context, dict(shape), skip_disabled)),
+        shapes,
+        workers,
+    )
     zones = _zones(context) if any(s.pinned_zone for s in servers) else {}
     groups = _groups(context, servers, workers)
     return Facts(
@@ -258,12 +268,8 @@ def gather(
         ],
         shapes={
             shape: frozenset(
-                hosts_of[root]
-                for root in _roots(
-                    _candidates(context, dict(shape), skip_disabled)
-                )
-                if root in hosts_of
+                hosts_of[root] for root in roots if root in hosts_of
             )
-            for shape in shapes
+            for shape, roots in zip(shapes, candidates, strict=True)
         },
     )

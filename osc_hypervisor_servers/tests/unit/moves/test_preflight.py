@@ -88,6 +88,21 @@ class TestGather(fakes.ComputeTestCase):
             [query['required'] for query in candidates],
         )
 
+    def test_the_census_goes_first_alone(self):
+        # The first request discovers Placement's version; the requests
+        # side by side that follow it then do not each discover it again.
+        plans = [self.plan() for _ in range(4)]
+        preflight.gather(self.context, plans, up_and_not_drained, 4)
+        first, *others = self.placement.requests
+        self.assertEqual(
+            ('/allocation_candidates', 'VCPU:1'),
+            (first[0], first[1]['resources']),
+        )
+        self.assertEqual(
+            sorted(f'/allocations/{plan.server.id}' for plan in plans),
+            sorted(url for url, query in others if url != first[0]),
+        )
+
     def test_groups_with_the_hosts_of_their_members(self):
         member = self.plan()
         (elsewhere,) = self.nova.add(fakes.nova_server('compute-3'))
