@@ -628,6 +628,30 @@ def _nova_seconds(record):
     return (updated - created).total_seconds()
 
 
+def _time_single_moves(bench, sandbox, mover, home, round_number):
+    """Time SINGLE_MOVES live migrations of ``mover``, ending at ``home``."""
+    first, second = DRAIN_HOSTS
+    other = {first: second, second: first}
+    at = home
+    moves = SINGLE_MOVES + SINGLE_MOVES % 2  # it ends where it started
+    for move in range(1, moves + 1):
+        function = bench.live_migrate_once(mover)
+        if move <= SINGLE_MOVES:
+            row = bench.measure(
+                f'single_{round_number}_{move}',
+                f'one live migration, raw API ({at} to {other[at]})',
+                function,
+                servers=1,
+            )
+            row['nova_seconds'] = _nova_seconds(row['result'])
+        else:
+            function()
+        at = other[at]
+        status, answer = sandbox.api('GET', f'/servers/{mover}')
+        if answer['server']['OS-EXT-SRV-ATTR:host'] != at:
+            sys.exit(f'benchmark: {mover} is not on {at}: {answer}')
+
+
 def run_drain(count, args):
     """Drain a hypervisor of ``count`` servers: each contender in turn."""
     first, second = DRAIN_HOSTS
@@ -649,53 +673,41 @@ def run_drain(count, args):
         )
         source = first
         by_host = bench.expect({source: count}, 'after booting')
-        # Nova's bound: one server moved back and forth, the first move
-        # to warm up (the first live migration of a process is slower).
+        # Nova's bound: one server moved back and forth before each round,
+        # the very first move to warm up (the first live migration of a
+        # process is slower).
         mover = by_host[source][0]['id']
-        moves = 1 + SINGLE_MOVES
-        moves += moves % 2  # it ends where it started
-        at = source
-        for move in range(moves):
-            function = bench.live_migrate_once(mover)
-            if 1 <= move <= SINGLE_MOVES:
-                row = bench.measure(
-                    f'single_{move}',
-                    f'one live migration, raw API ({at} to {other[at]})',
-                    function,
-                    servers=1,
-                )
-                row['nova_seconds'] = _nova_seconds(row['result'])
-            else:
-                function()
-            at = other[at]
-            status, answer = sandbox.api('GET', f'/servers/{mover}')
-            if answer['server']['OS-EXT-SRV-ATTR:host'] != at:
-                sys.exit(f'benchmark: {mover} is not on {at}: {answer}')
+        bench.live_migrate_once(mover)()
+        bench.live_migrate_once(mover)()
         default = drain_options.DEFAULT_PARALLEL_PER_HOST
-        runs = [('drain_default', f'default (--parallel {default})', None)]
-        runs += [
-            (f'drain_{parallel}', f'--parallel {parallel}', parallel)
-            for parallel in args.drain_sweep
-            if parallel != default
-        ]
-        for key, how, parallel in runs:
+        for round_number in range(1, args.drain_rounds + 1):
+            _time_single_moves(bench, sandbox, mover, source, round_number)
+            bench.expect({source: count}, f'before round {round_number}')
+            row = bench.measure(
+                f'drain_default_{round_number}',
+                f'this, default (--parallel {default}), {source} to '
+                f'{other[source]}',
+                bench.migrate(source),
+            )
+            bench.check_migrate(row, source, other[source])
+            # The move back: the drain's journal brings them home.
+            row = bench.measure(
+                f'restore_default_{round_number}',
+                f'this, restore of that drain, {other[source]} to {source}',
+                bench.restore(bench.journal_of(row)),
+            )
+            bench.check_migrate(row, other[source], source)
+        for parallel in args.drain_sweep:
+            if parallel == default:
+                continue
+            how = f'--parallel {parallel}'
             bench.expect({source: count}, f'before this, {how}')
             row = bench.measure(
-                key,
+                f'drain_{parallel}',
                 f'this, {how}, {source} to {other[source]}',
                 bench.migrate(source, parallel),
             )
             bench.check_migrate(row, source, other[source])
-            if key == 'drain_default':
-                # The move back: the drain's journal brings them home.
-                row = bench.measure(
-                    'restore_default',
-                    f'this, restore of that drain, {other[source]} to '
-                    f'{source}',
-                    bench.restore(bench.journal_of(row)),
-                )
-                bench.check_migrate(row, other[source], source)
-                continue
             source = other[source]
         if args.drain_loop_servers:
             loop_count = min(args.drain_loop_servers, count)
@@ -721,16 +733,16 @@ def report_drain(count, rows):
         f'{"requests":>8} {"GETs":>5} {"waits":>5} {"pool full":>9} '
         f'{"x bound":>7}'
     )
-    singles = [rows[f'single_{move}'] for move in range(1, SINGLE_MOVES + 1)]
-    single = statistics.mean(row['seconds'] for row in singles)
+    singles = [row for key, row in rows.items() if key.startswith('single_')]
+    single = statistics.median(row['seconds'] for row in singles)
     bound = count * single / NOVA_LIVE_CONCURRENCY
     table = [
         {
-            'label': f'one live migration, raw API (mean of {len(singles)})',
+            'label': f'one live migration, raw API (median of {len(singles)})',
             'servers': 1,
             'seconds': single,
-            'requests': statistics.mean(row['requests'] for row in singles),
-            'reads': statistics.mean(row['reads'] for row in singles),
+            'requests': statistics.median(row['requests'] for row in singles),
+            'reads': statistics.median(row['reads'] for row in singles),
             'polls': None,
             'pool_full': None,
         },
@@ -770,17 +782,27 @@ def report_drain(count, rows):
             f'{_or_dash(row["pool_full"]):>9} '
             f'{per_server / (bound / count):>7.2f}'
         )
-    this = rows['drain_default']
-    this_per_server = this['seconds'] / count
-    for key, what in (
-        ('drain_default', 'this'),
-        ('restore_default', 'move back'),
+
+    def median_of(prefix):
+        runs = [row for key, row in rows.items() if key.startswith(prefix)]
+        return (
+            statistics.median(row['seconds'] for row in runs),
+            statistics.median(row['polls'] for row in runs),
+            len(runs),
+        )
+
+    this_seconds, this_polls, rounds = median_of('drain_default_')
+    this_per_server = this_seconds / count
+    for prefix, what in (
+        ('drain_default_', 'this'),
+        ('restore_default_', 'move back'),
     ):
-        ratio = rows[key]['seconds'] / bound
+        seconds = median_of(prefix)[0]
+        ratio = seconds / bound
         print(
-            f'N={count}: {what} (default) / Nova\'s bound: {ratio:.2f}x '
-            f'({rows[key]["seconds"]:.1f} s against {bound:.1f} s; target '
-            f'<= {DRAIN_BOUND_TARGET}x: '
+            f'N={count}: {what} (default, median of {rounds}) / Nova\'s '
+            f'bound: {ratio:.2f}x ({seconds:.1f} s against {bound:.1f} s; '
+            f'target <= {DRAIN_BOUND_TARGET}x: '
             f'{_verdict(ratio <= DRAIN_BOUND_TARGET)})'
         )
     loop = rows.get('drain_loop')
@@ -801,8 +823,8 @@ def report_drain(count, rows):
         f'{nova} s)'
     )
     print(
-        f'N={count}: migration lists while waiting (this, default): '
-        f'{this["polls"]} for {this["seconds"]:.1f} s'
+        f'N={count}: migration lists while waiting (this, default, '
+        f'medians): {this_polls:g} for {this_seconds:.1f} s'
     )
 
 
@@ -935,6 +957,13 @@ def main():
         default=10,
         help='drain: servers for the xargs loop of openstack server '
         'migrate (0: skip it)',
+    )
+    parser.add_argument(
+        '--drain-rounds',
+        type=int,
+        default=3,
+        help='drain: rounds of the default drain and its move back, each '
+        'after its own single moves, compared by their medians (default: 3)',
     )
     parser.add_argument(
         '--drain-sweep',
