@@ -27,6 +27,7 @@ another user (``member``, ``reader``: see ``sandbox.protocol``).
 import atexit
 import json
 import re
+import signal
 import subprocess
 import time
 import uuid
@@ -145,6 +146,17 @@ def sandbox(kind='main'):
     return _sandboxes[kind]
 
 
+def _ctrl_c_as_at_a_terminal():
+    """SIGINT as a terminal leaves it, whatever the tests were started by.
+
+    A shell without job control starts its background jobs (``nohup ...
+    &``) with SIGINT ignored, which their children inherit; Python then
+    never raises KeyboardInterrupt, and a test's SIGINT would be no
+    Ctrl-C at all.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class FunctionalTestCase(testtools.TestCase):
     cloud = 'main'
 
@@ -188,6 +200,7 @@ class FunctionalTestCase(testtools.TestCase):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_ctrl_c_as_at_a_terminal,
         )
         self.addCleanup(process.kill)
         deadline = time.monotonic() + 120
