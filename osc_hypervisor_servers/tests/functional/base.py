@@ -34,6 +34,7 @@ import uuid
 
 import fixtures
 import testtools
+import testtools.content
 
 from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 
@@ -167,6 +168,21 @@ class FunctionalTestCase(testtools.TestCase):
         self.mark = 'f' + uuid.uuid4().hex[:8]
         # Journals of this test's runs land here, not in the home.
         self.state_home = self.useFixture(fixtures.TempDir()).path
+        self._attach_nova_problems_on_failure()
+
+    def _attach_nova_problems_on_failure(self):
+        """A failed test shows what nova warned of while it ran: why a
+        move failed is in nova's log, not in the CLI's output.
+        """
+        offset = self.sandbox.log_size()
+        self.addOnException(
+            lambda exc_info: self.addDetail(
+                'nova-problems',
+                testtools.content.text_content(
+                    self.sandbox.problems_since(offset)
+                ),
+            )
+        )
 
     def env(self, user=nova_sandbox.ADMIN):
         return dict(self.sandbox.env(user), XDG_STATE_HOME=self.state_home)

@@ -231,6 +231,28 @@ class NovaSandbox:
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return process.returncode
 
+    def log_size(self) -> int:
+        """Where nova's log ends now: an offset for :meth:`problems_since`."""
+        path = os.path.join(self.state_dir or '', protocol.LOG_FILE)
+        return os.path.getsize(path) if os.path.exists(path) else 0
+
+    def problems_since(self, offset: int, lines: int = 200) -> str:
+        """The warnings and errors nova logged after ``offset``, with
+        their tracebacks: what a failed test needs to say why.
+        """
+        path = os.path.join(self.state_dir or '', protocol.LOG_FILE)
+        kept: collections.deque[str] = collections.deque(maxlen=lines)
+        keeping = False
+        with open(path, errors='replace') as log:
+            log.seek(offset)
+            for line in log:
+                level = protocol.LOG_LEVEL.match(line)
+                if level is not None:
+                    keeping = level.group(1) not in ('DEBUG', 'INFO')
+                if keeping:
+                    kept.append(line)
+        return ''.join(kept)
+
     def _log_tail(self, lines: int = 40) -> str:
         tails = []
         for name in (
@@ -443,6 +465,13 @@ class NovaSandbox:
         test can act while one is under way; 0 puts it back.
         """
         self._control('PUT', 'move_seconds', {'seconds': seconds})
+
+    def set_confirm_lag(self, seconds: float) -> None:
+        """Make the server of every confirmed cold migration show it
+        ``seconds`` after the migration's record does (nova writes the
+        record first); 0 puts it back.
+        """
+        self._control('PUT', 'confirm_lag', {'seconds': seconds})
 
     def boot(
         self,

@@ -89,6 +89,7 @@ from keystoneauth1.identity import v3 as ks_identity
 from keystonemiddleware import auth_token
 from nova import context as nova_context
 from nova import objects
+from nova.compute import resource_tracker
 from nova.db import migration
 from nova.db.api import api as api_db_api
 from nova.db.main import api as main_db_api
@@ -148,6 +149,23 @@ class SizedFakeDriver(fake.FakeDriver):  # type: ignore[misc]
         super().live_migration(*args, **kwargs)
 
 
+_drop_move_claim_at_source = (
+    resource_tracker.ResourceTracker.drop_move_claim_at_source
+)
+
+
+def _drop_move_claim_at_source_then_lag(
+    tracker: Any, context: Any, instance: Any, migration: Any
+) -> None:
+    """Nova's record of a confirmed cold migration, after which the
+    server shows it ``SandboxCloud.confirm_lag_seconds`` later: nova
+    saves the record's ``confirmed`` before the server's state, and a
+    busy compute (its resource lock, placement) widens the gap.
+    """
+    _drop_move_claim_at_source(tracker, context, instance, migration)
+    time.sleep(SandboxCloud.confirm_lag_seconds)
+
+
 class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc]
     """The whole cloud: ``setUp()`` starts it; ``app`` is nova's API and
     ``placement_app`` placement's, both behind keystone's ``auth_token``.
@@ -168,6 +186,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
     STUB_KEYSTONE = False
     # Real asynchronous RPC: POST /servers returns before the boot.
     CAST_AS_CALL = False
+    confirm_lag_seconds = 0.0
 
     def __init__(
         self,
@@ -218,6 +237,11 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
                 '12 users,  load average: 0.20, 0.12, 0.14'
             ),
         )
+        self.stub_out(
+            'nova.compute.resource_tracker.ResourceTracker'
+            '.drop_move_claim_at_source',
+            _drop_move_claim_at_source_then_lag,
+        )
         # Only the resource tracker calls it, and FakeDriver never uses
         # the answer: see the module docstring.
         self.stub_out(
@@ -242,11 +266,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         log_handler = logging.FileHandler(
             os.path.join(self.state_dir, protocol.LOG_FILE)
         )
-        log_handler.setFormatter(
-            logging.Formatter(
-                '%(asctime)s %(levelname)s [%(name)s] %(message)s'
-            )
-        )
+        log_handler.setFormatter(logging.Formatter(protocol.LOG_FORMAT))
         root.addHandler(log_handler)
         root.setLevel(logging.INFO)
         warnings.resetwarnings()
@@ -427,6 +447,12 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
     def set_move_seconds(self, seconds: float) -> None:
         """Make every live migration take ``seconds`` more."""
         SizedFakeDriver.move_seconds = seconds
+
+    def set_confirm_lag(self, seconds: float) -> None:
+        """Make every confirmed cold migration show on its server
+        ``seconds`` after its record says so.
+        """
+        type(self).confirm_lag_seconds = seconds
 
     def boot(self, batches: Sequence[protocol.Boot]) -> dict[str, list[str]]:
         """Boot batches of servers; return the new ids per host.

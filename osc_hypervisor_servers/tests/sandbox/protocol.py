@@ -21,6 +21,7 @@ library.
 """
 
 import dataclasses
+import re
 from typing import TypedDict
 
 # The users of the sandbox's keystone, all with PASSWORD.  ADMIN has the
@@ -53,6 +54,10 @@ LOG_FILE = 'nova-sandbox.log'
 KEYSTONE_LOG_FILE = 'keystone.log'
 STDERR_FILE = 'stderr.log'
 CLOUDS_YAML = 'clouds.yaml'
+# How nova's log writes a record, and how a reader finds its level; a
+# line that does not match continues the record above (a traceback).
+LOG_FORMAT = '%(asctime)s %(levelname)s [%(name)s] %(message)s'
+LOG_LEVEL = re.compile(r'\d{4}-\d\d-\d\d [\d:,]+ ([A-Z]+) \[')
 
 
 def project_name(index: int) -> str:

@@ -69,6 +69,8 @@ class Cloud(typing.Protocol):
 
     def set_move_seconds(self, seconds: float) -> None: ...
 
+    def set_confirm_lag(self, seconds: float) -> None: ...
+
 
 @dataclasses.dataclass(frozen=True)
 class Service:
@@ -132,7 +134,8 @@ class TrafficControl:
     faults.
 
     ``cloud`` boots servers, restarts computes and slows moves for the
-    controls (``POST /_sandbox/boot``, ``restart``, ``PUT move_seconds``).
+    controls (``POST /_sandbox/boot``, ``restart``, ``PUT move_seconds``,
+    ``confirm_lag``).
     """
 
     def __init__(
@@ -301,6 +304,8 @@ class TrafficControl:
                 self.cloud.restart_compute(str(body['host']))
             elif (method, name) == ('PUT', 'move_seconds'):
                 self.cloud.set_move_seconds(float(body['seconds']))
+            elif (method, name) == ('PUT', 'confirm_lag'):
+                self.cloud.set_confirm_lag(float(body['seconds']))
             else:
                 return wsgi.json_response(
                     start_response,
