@@ -87,6 +87,34 @@ def preview(plan: planning.MovePlan) -> reporting.ServerResult:
     )
 
 
+def submitted(
+    plan: planning.MovePlan,
+    waiting: drain_options.Waiting,
+    record: migrations.Record | None,
+) -> reporting.ServerResult:
+    """The row of a move sent without waiting for it (``--no-wait``)."""
+    details = record.describe() if record else 'no migration record seen yet'
+    if plan.kind is kinds.COLD and waiting.confirm:
+        details += (
+            '; confirm it once the server is VERIFY_RESIZE: openstack '
+            f'server migration confirm {plan.server.id}'
+        )
+    return row(plan, SUBMITTED, details, record=record)
+
+
+def interrupted(
+    plan: planning.MovePlan, record: migrations.Record | None
+) -> reporting.ServerResult:
+    """The row of a move no longer followed after Ctrl-C."""
+    where = record.describe() if record else 'no migration record yet'
+    return row(
+        plan,
+        IN_PROGRESS,
+        f'interrupted while Nova moves it ({where}); Nova goes on',
+        record=record,
+    )
+
+
 def staying(plan: planning.Staying) -> reporting.ServerResult:
     return reporting.ServerResult(
         plan.server,
@@ -94,6 +122,22 @@ def staying(plan: planning.Staying) -> reporting.ServerResult:
         plan.reason,
         {PREFLIGHT_COLUMN: plan.fit} if plan.fit else {},
     )
+
+
+def shows_the_end(
+    plan: planning.MovePlan,
+    waiting: drain_options.Waiting,
+    server: model.ServerState,
+) -> bool:
+    """Whether ``server`` shows the end of its move: no task under way,
+    and a cold migration confirmed (or, when the run does not confirm
+    it, awaiting confirmation).
+    """
+    if server.task_state:
+        return False
+    if plan.kind is not kinds.COLD:
+        return True
+    return (server.status == 'VERIFY_RESIZE') != waiting.confirm
 
 
 def verdict(

@@ -15,7 +15,8 @@
 A :class:`MoveTask` takes four steps: it **submits** the server's move,
 **follows** its migration record (through the run's watcher),
 **confirms** a cold migration, and **verifies** where the server ended
-once the record says the move did (:mod:`.judging`).
+once the record says the move did and the server shows it: Nova saves
+the record first (:mod:`.judging`).
 
 A move is never sent twice (:data:`..runner.judged.LOOK_FIRST`): after a
 lost answer the server may already be moving, or moved, and a second
@@ -26,6 +27,7 @@ landed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import dataclasses
 import datetime
 import functools
@@ -49,8 +51,10 @@ from osc_hypervisor_servers.selection import listings
 
 #: How long --no-wait looks for the record of a move it submitted.
 RECORD_GRACE_SECONDS = 15.0
-#: How long a finished cold migration may take to show VERIFY_RESIZE.
-VERIFY_RESIZE_GRACE_SECONDS = 30.0
+#: How long a server may take to show what its migration record says:
+#: Nova saves a cold migration's "finished" before the server shows
+#: VERIFY_RESIZE, and its "confirmed" before the server leaves it.
+CATCH_UP_SECONDS = 30.0
 _READ_PAUSE_SECONDS = 0.5
 # Nova's clock is known to the second (the Date header): a record made
 # by the action may look up to this much older than the action.
@@ -59,6 +63,25 @@ _CLOCK_SLACK = datetime.timedelta(seconds=2)
 
 class _Gone(Exception):
     """The server was deleted during the run."""
+
+
+def _caught_up(
+    read: Callable[[], model.ServerState],
+    shows: Callable[[model.ServerState], bool],
+    stop: threading.Event,
+    deadline: float,
+) -> model.ServerState:
+    """The server once it ``shows`` what its record said, or as it is
+    after CATCH_UP_SECONDS, at ``deadline`` or on Ctrl-C.
+    """
+    until = min(time.monotonic() + CATCH_UP_SECONDS, deadline)
+    server = read()
+    while not (shows(server) or stop.is_set()):
+        if time.monotonic() > until:
+            break
+        time.sleep(_READ_PAUSE_SECONDS)
+        server = read()
+    return server
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,16 +128,11 @@ class MoveTask:
                 return refused
             if not self.waiting.wait:
                 return self._submitted(key, stop)
-            ended = self._follow(key, stop, started)
+            deadline = started + self.waiting.timeout
+            ended = self._follow(key, stop, deadline)
             if isinstance(ended, reporting.ServerResult):
                 return ended
-            return judging.verdict(
-                self.plan,
-                self.waiting,
-                ended,
-                self._read(),
-                time.monotonic() - started,
-            )
+            return self._verify(ended, stop, deadline, started)
         except _Gone:
             return self._row(reporting.FAILED, 'the server no longer exists')
         except errors.SERVER_ERRORS as error:
@@ -171,22 +189,13 @@ class MoveTask:
         record = self.tracking.watcher.wait(
             key, None, stop, time.monotonic() + RECORD_GRACE_SECONDS
         )
-        details = (
-            record.describe() if record else 'no migration record seen yet'
-        )
-        if self.plan.kind is kinds.COLD and self.waiting.confirm:
-            details += (
-                '; confirm it once the server is VERIFY_RESIZE: openstack '
-                f'server migration confirm {self.server.id}'
-            )
-        return self._row(judging.SUBMITTED, details, record=record)
+        return judging.submitted(self.plan, self.waiting, record)
 
     # 2. Follow, 3. confirm.
 
     def _follow(
-        self, key: watching.MoveKey, stop: threading.Event, started: float
+        self, key: watching.MoveKey, stop: threading.Event, deadline: float
     ) -> Followed:
-        deadline = started + self.waiting.timeout
         ended = self._until(key, self.plan.kind.done_statuses, stop, deadline)
         if (
             isinstance(ended, migrations.Record)
@@ -220,13 +229,9 @@ class MoveTask:
                 f'{record.describe()}: {reason}; still on {where}',
                 record=record,
             )
-        where = record.describe() if record else 'no migration record yet'
         if stop.is_set():
-            return self._row(
-                judging.IN_PROGRESS,
-                f'interrupted while Nova moves it ({where}); Nova goes on',
-                record=record,
-            )
+            return judging.interrupted(self.plan, record)
+        where = record.describe() if record else 'no migration record yet'
         return self._row(
             reporting.TIMED_OUT,
             f'not done after {self.waiting.timeout:g} s ({where})',
@@ -234,12 +239,12 @@ class MoveTask:
         )
 
     def _confirm(self, stop: threading.Event, deadline: float) -> None:
-        grace = time.monotonic() + VERIFY_RESIZE_GRACE_SECONDS
-        # The record says finished a moment before the server shows it.
-        while self._read().status != 'VERIFY_RESIZE':
-            if time.monotonic() > min(grace, deadline) or stop.is_set():
-                break
-            time.sleep(_READ_PAUSE_SECONDS)
+        _caught_up(
+            self._read,
+            lambda server: server.status == 'VERIFY_RESIZE',
+            stop,
+            deadline,
+        )
         sent = judged.send(
             functools.partial(self._act, {'confirmResize': None}),
             lambda: self._read().status != 'VERIFY_RESIZE',
@@ -248,6 +253,28 @@ class MoveTask:
         )
         if sent.error is not None:
             raise sent.error
+
+    # 4. Verify.
+
+    def _verify(
+        self,
+        ended: migrations.Record,
+        stop: threading.Event,
+        deadline: float,
+        started: float,
+    ) -> reporting.ServerResult:
+        """The row of a move whose record says it ended, judged by the
+        server once it shows that end.
+        """
+        shows = functools.partial(
+            judging.shows_the_end, self.plan, self.waiting
+        )
+        now = _caught_up(self._read, shows, stop, deadline)
+        if stop.is_set() and not shows(now):
+            return judging.interrupted(self.plan, ended)
+        return judging.verdict(
+            self.plan, self.waiting, ended, now, time.monotonic() - started
+        )
 
     # Rows.
 

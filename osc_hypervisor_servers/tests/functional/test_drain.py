@@ -238,3 +238,24 @@ class TestDrain(base.DrainTestCase):
             else:
                 self.assertEqual([], self.records(server_id))
                 self.assertEqual('ctrl-c-1', self.where(server_id)[0])
+
+    @base.drains('lagging-1')
+    def test_a_confirmed_migration_is_judged_once_the_server_shows_it(self):
+        # Nova saves a migration's "confirmed" before the server leaves
+        # VERIFY_RESIZE; here the server shows it 3 s later.
+        (stopped,) = self.boot_on('lagging-1', 1)
+        self.server_action(stopped, 'os-stop')
+        self.wait_for_status(stopped, 'SHUTOFF')
+        self.sandbox.set_confirm_lag(3)
+        self.addCleanup(self.sandbox.set_confirm_lag, 0)
+        exit_code, rows, stderr = self.hypervisor_servers(
+            'migrate', 'lagging-1'
+        )
+        self.assertEqual(0, exit_code, f'{stderr}{rows}')
+        (row,) = rows
+        self.assertEqual(
+            ('migrated', 'cold migration'), (row['Result'], row['Action'])
+        )
+        host, status = self.where(stopped)
+        self.assertIn(host, base.DRAIN_SPARES)
+        self.assertEqual('SHUTOFF', status)

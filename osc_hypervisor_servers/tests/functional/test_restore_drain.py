@@ -341,7 +341,7 @@ class TestEvacuateAndBack(base.DrainTestCase):
         self.wait_until(lambda: self.service('phoenix-1')['state'] == 'up')
 
         exit_code, rows, stderr = self.hypervisor_servers('restore', journal)
-        self.assertEqual(0, exit_code, stderr)
+        self.assertEqual(0, exit_code, f'{stderr}{rows}')
         results = {row['ID']: row for row in rows}
         self.assertEqual(
             ('migrated', 'cold migration'),

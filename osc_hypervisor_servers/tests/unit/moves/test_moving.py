@@ -14,6 +14,7 @@
 import threading
 from unittest import mock
 
+import fixtures
 from keystoneauth1 import exceptions as ksa_exceptions
 from openstack.compute.v2 import server_action as sdk_server_action
 import testtools
@@ -37,11 +38,15 @@ class FakeWatcher:
         self.records = list(records)
         self.waits = []
         self.learnt = []
+        #: Called as the last record is answered.
+        self.last = lambda: None
 
     def wait(self, key, until, stop, deadline):
         self.waits.append((key.host, key.migration_type, until))
         if stop.is_set() or not self.records:
             return None
+        if len(self.records) == 1:
+            self.last()
         return self.records.pop(0)
 
     def learn(self, records):
@@ -224,6 +229,77 @@ class TestMoveTask(fakes.ComputeTestCase):
         self.assertEqual(judging.MIGRATED, result.status, result.details)
         self.assertIn('not confirmed (--no-confirm)', result.details)
         self.assertEqual([{'migrate': None}], self.posts())
+
+    def test_judged_once_the_server_shows_the_confirmation(self):
+        self.useFixture(
+            fixtures.MockPatchObject(moving, '_READ_PAUSE_SECONDS', 0)
+        )
+        # Nova saves the record's "confirmed" before the server's state.
+        lagging = self.server_on('dst-1', 'VERIFY_RESIZE')
+        self.where(
+            lagging, lagging, lagging, self.server_on('dst-1', 'SHUTOFF')
+        )
+        result = self.run_task(
+            kinds.COLD,
+            FakeWatcher(cold(6, 'finished'), cold(6, 'confirmed')),
+            status='SHUTOFF',
+        )
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(1, len(self.nova.reads['s1']))
+
+    def test_judged_once_the_server_awaits_the_confirmation(self):
+        self.useFixture(
+            fixtures.MockPatchObject(moving, '_READ_PAUSE_SECONDS', 0)
+        )
+        self.where(
+            self.server_on('dst-1', 'SHUTOFF', task_state='resize_finish'),
+            self.server_on('dst-1', 'VERIFY_RESIZE'),
+        )
+        result = self.run_task(
+            kinds.COLD,
+            FakeWatcher(cold(6, 'finished')),
+            status='SHUTOFF',
+            confirm=False,
+        )
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertIn('not confirmed (--no-confirm)', result.details)
+
+    def test_a_server_that_never_shows_the_end_is_failed(self):
+        self.useFixture(
+            fixtures.MockPatchObject(moving, 'CATCH_UP_SECONDS', 0)
+        )
+        self.where(self.server_on('dst-1', 'VERIFY_RESIZE'))
+        result = self.run_task(
+            kinds.COLD,
+            FakeWatcher(cold(6, 'finished'), cold(6, 'confirmed')),
+            status='SHUTOFF',
+        )
+        self.assertEqual(
+            (
+                reporting.FAILED,
+                'migration 6 confirmed: the server is VERIFY_RESIZE on '
+                'dst-1, it was SHUTOFF',
+            ),
+            (result.status, result.details),
+        )
+
+    def test_ctrl_c_before_the_server_shows_the_end(self):
+        stop = threading.Event()
+        watcher = FakeWatcher(cold(6, 'finished'), cold(6, 'confirmed'))
+        # Ctrl-C as the record of the confirmation arrives.
+        watcher.last = lambda: stop.set()
+        self.where(self.server_on('dst-1', 'VERIFY_RESIZE'))
+        result = self.run_task(
+            kinds.COLD, watcher, status='SHUTOFF', stop=stop
+        )
+        self.assertEqual(
+            (
+                judging.IN_PROGRESS,
+                'interrupted while Nova moves it (migration 6 confirmed); '
+                'Nova goes on',
+            ),
+            (result.status, result.details),
+        )
 
     def test_evacuation_to_a_target(self):
         self.where(self.server_on('dst-2', 'SHUTOFF'))
