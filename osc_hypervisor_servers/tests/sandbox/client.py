@@ -176,7 +176,7 @@ class NovaSandbox:
         )
         # Native threads, no eventlet: see cloud.py.
         child_env['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = '1'
-        stderr_path = os.path.join(self.state_dir, protocol.STDERR_FILE)
+        stderr_path = self._state_file(protocol.STDERR_FILE)
         with open(stderr_path, 'wb') as stderr:
             process = self.process = subprocess.Popen(
                 [
@@ -231,16 +231,19 @@ class NovaSandbox:
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return process.returncode
 
+    def _state_file(self, name: str) -> str:
+        return os.path.join(self.state_dir or '', name)
+
     def log_size(self) -> int:
         """Where nova's log ends now: an offset for :meth:`problems_since`."""
-        path = os.path.join(self.state_dir or '', protocol.LOG_FILE)
+        path = self._state_file(protocol.LOG_FILE)
         return os.path.getsize(path) if os.path.exists(path) else 0
 
     def problems_since(self, offset: int, lines: int = 200) -> str:
         """The warnings and errors nova logged after ``offset``, with
         their tracebacks: what a failed test needs to say why.
         """
-        path = os.path.join(self.state_dir or '', protocol.LOG_FILE)
+        path = self._state_file(protocol.LOG_FILE)
         kept: collections.deque[str] = collections.deque(maxlen=lines)
         keeping = False
         with open(path, errors='replace') as log:
@@ -260,7 +263,7 @@ class NovaSandbox:
             protocol.KEYSTONE_LOG_FILE,
             protocol.STDERR_FILE,
         ):
-            path = os.path.join(self.state_dir or '', name)
+            path = self._state_file(name)
             if os.path.exists(path):
                 with open(path, errors='replace') as log:
                     tail = ''.join(collections.deque(log, maxlen=lines))

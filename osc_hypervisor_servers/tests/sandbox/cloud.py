@@ -452,7 +452,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         """Make every confirmed cold migration show on its server
         ``seconds`` after its record says so.
         """
-        type(self).confirm_lag_seconds = seconds
+        SandboxCloud.confirm_lag_seconds = seconds
 
     def boot(self, batches: Sequence[protocol.Boot]) -> dict[str, list[str]]:
         """Boot batches of servers; return the new ids per host.
