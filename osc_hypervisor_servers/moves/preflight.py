@@ -39,7 +39,6 @@ import dataclasses
 from typing import Any
 
 from keystoneauth1 import exceptions as ksa_exceptions
-from openstack import exceptions as sdk_exceptions
 
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.moves import packing
@@ -47,6 +46,7 @@ from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.runner import concurrency
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import invocation
+from osc_hypervisor_servers.runner import reads
 from osc_hypervisor_servers.selection import listings
 from osc_hypervisor_servers.selection import lookup
 
@@ -75,16 +75,10 @@ def _placement_json(
     connect = context.connect_placement
     if connect is None:
         errors.refuse(_NO_PLACEMENT)
-
-    def get() -> Any:
-        response = connect().get(
-            path, params=query, microversion=PLACEMENT_MICROVERSION
-        )
-        sdk_exceptions.raise_from_response(response)
-        return response.json()
-
     try:
-        return context.retry.call(get)
+        return reads.get_json(
+            connect(), context.retry, path, query, PLACEMENT_MICROVERSION
+        )
     except ksa_exceptions.EndpointNotFound:
         errors.refuse(_NO_PLACEMENT)
 
@@ -142,12 +136,11 @@ def _free_by_root(summaries: Mapping[str, Any]) -> dict[str, dict[str, int]]:
 
 def _zones(context: invocation.RunContext) -> dict[str, str]:
     """The availability zone of each compute host."""
-    response = context.retry.call(
-        lambda: context.compute.get('/os-availability-zone/detail')
+    answer = reads.get_json(
+        context.compute, context.retry, '/os-availability-zone/detail'
     )
-    sdk_exceptions.raise_from_response(response)
     zones = {}
-    for zone in response.json().get('availabilityZoneInfo') or []:
+    for zone in answer.get('availabilityZoneInfo') or []:
         for host in zone.get('hosts') or {}:
             zones[host] = zone['zoneName']
     return zones
@@ -159,17 +152,16 @@ def _groups(
     workers: int,
 ) -> dict[str, packing.Group]:
     """The server group of each server that has one."""
-    response = context.retry.call(
-        lambda: context.compute.get(
-            '/os-server-groups',
-            params={'all_projects': 'True'},
-            microversion=GROUPS_MICROVERSION,
-        )
+    answer = reads.get_json(
+        context.compute,
+        context.retry,
+        '/os-server-groups',
+        {'all_projects': 'True'},
+        GROUPS_MICROVERSION,
     )
-    sdk_exceptions.raise_from_response(response)
     ours = {server.id: server for server in servers}
     found = {}
-    for group in response.json().get('server_groups') or []:
+    for group in answer.get('server_groups') or []:
         members = list(group.get('members') or [])
         if not ours.keys() & set(members):
             continue

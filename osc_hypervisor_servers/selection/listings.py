@@ -30,6 +30,7 @@ from openstack.compute.v2 import _proxy
 from osc_hypervisor_servers import version
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.runner import concurrency
+from osc_hypervisor_servers.runner import reads
 from osc_hypervisor_servers.runner import retrying
 from osc_hypervisor_servers.selection import read_cost
 
@@ -42,14 +43,9 @@ def _get_json(
     path: str,
     query: dict[str, str] | None = None,
 ) -> Any:
-    def get() -> Any:
-        response = compute.get(
-            path, params=query, microversion=version.negotiated(compute)
-        )
-        sdk_exceptions.raise_from_response(response)
-        return response.json()
-
-    return retry.call(get)
+    return reads.get_json(
+        compute, retry, path, query, version.negotiated(compute)
+    )
 
 
 def read_server(
@@ -61,6 +57,24 @@ def read_server(
     except sdk_exceptions.NotFoundException:
         return None
     return model.ServerState.from_nova(answer['server'])
+
+
+def node_filter(name: str, whole: bool = True) -> dict[str, str]:
+    """Nova's ``node`` filter for the node named ``name`` (``whole``), or
+    for every node whose name starts with it; empty when it cannot be
+    written exactly.
+
+    "node" is a regular expression to Nova (MySQL, PostgreSQL and SQLite
+    alike), and node names are whatever the driver reports: anchored,
+    with every character but ASCII letters and digits escaped, it
+    matches the name and nothing else. No filter for a name with "|",
+    which Nova escapes again on MySQL, or outside ASCII; the compute
+    host filters then, and every server is checked on the client.
+    """
+    if not name or not name.isascii() or '|' in name:
+        return {}
+    pattern = '^' + ''.join(c if c.isalnum() else '\\' + c for c in name)
+    return {'node': pattern + ('$' if whole else '')}
 
 
 def _query(
@@ -119,7 +133,12 @@ def _on_hypervisor(
     listed = _detailed_listing(
         compute,
         retry,
-        _query(status, project_id, host=hypervisor.host, node=hypervisor.name),
+        _query(
+            status,
+            project_id,
+            host=hypervisor.host,
+            **node_filter(hypervisor.name),
+        ),
     )
     selected = []
     for server in listed:
@@ -141,7 +160,13 @@ def _in_one_listing(
     one_listing: read_cost.OneListing,
 ) -> list[model.ServerState]:
     listed = _detailed_listing(
-        compute, retry, _query(status, project_id, **one_listing.node_filter())
+        compute,
+        retry,
+        _query(
+            status,
+            project_id,
+            **node_filter(one_listing.node_prefix, whole=False),
+        ),
     )
     # A node is named uniquely on its compute host.
     on_each: dict[tuple[str, str | None], list[model.ServerState]] = {

@@ -37,6 +37,7 @@ from openstack.compute.v2 import _proxy
 
 from osc_hypervisor_servers import version
 from osc_hypervisor_servers.core import model
+from osc_hypervisor_servers.runner import reads
 from osc_hypervisor_servers.runner import retrying
 from osc_hypervisor_servers.selection import lookup
 
@@ -68,14 +69,12 @@ def cloud_counts(
     version, they are one aggregate query for Nova.
     """
     try:
-        response = retry.call(
-            lambda: compute.get(
-                '/os-hypervisors/statistics',
-                microversion=version.HYPERVISOR_LOOKUP,
-            )
-        )
-        sdk_exceptions.raise_from_response(response)
-        statistics = response.json()['hypervisor_statistics']
+        statistics = reads.get_json(
+            compute,
+            retry,
+            '/os-hypervisors/statistics',
+            microversion=version.HYPERVISOR_LOOKUP,
+        )['hypervisor_statistics']
         return CloudCounts(
             hypervisors=int(statistics['count']),
             servers=int(statistics['running_vms']),
@@ -91,19 +90,6 @@ class OneListing:
     """
 
     node_prefix: str = ''
-
-    def node_filter(self) -> dict[str, str]:
-        # "node" is a regular expression to Nova (MySQL, PostgreSQL and
-        # SQLite alike): anchored, with every character but ASCII letters
-        # and digits escaped, it matches the prefix and nothing else. No
-        # "|": Nova escapes it on MySQL. Outside ASCII: no filter.
-        prefix = self.node_prefix
-        if not prefix or not prefix.isascii():
-            return {}
-        return {
-            'node': '^'
-            + ''.join(c if c.isalnum() else '\\' + c for c in prefix)
-        }
 
 
 @dataclasses.dataclass(frozen=True)

@@ -206,7 +206,8 @@ class FakeNova:
 
     ``servers`` by ID are what listings and reads return; ``reads`` give
     one server successive answers to ``GET /servers/{id}`` (the last one
-    repeats); ``answers`` are the responses (or errors) of other paths.
+    repeats); ``answers`` are the responses (or errors) of other paths,
+    or lists of successive ones (the last one repeats).
     ``listings`` records the query of every ``GET /servers/detail``.
     ``page_size`` pages listings as Nova's ``max_limit`` does, and
     ``ignored`` filters are dropped silently, as Nova drops admin-only
@@ -244,6 +245,8 @@ class FakeNova:
             if url.startswith('/servers/'):
                 return self._read(url.removeprefix('/servers/'))
             answer = self.answers.get(url, json_response({}, 404))
+            if isinstance(answer, list):
+                answer = answer.pop(0) if len(answer) > 1 else answer[0]
         if isinstance(answer, BaseException):
             raise answer
         return answer
@@ -297,13 +300,14 @@ class FakePlacement:
     A provider is a compute node (its UUID the hypervisor's ID) with
     ``capacity`` and ``used`` per resource class; ``allocations`` map a
     server to what it holds (default: ``SMALL``). ``requests`` records
-    every read.
+    every read; the first ``unavailable`` of them are answered 503.
     """
 
     def __init__(self):
         self.providers = {}
         self.allocations = {}
         self.requests = []
+        self.unavailable = 0
 
     def add_node(self, hypervisor, used=None, **capacity):
         capacity = capacity or {
@@ -321,6 +325,8 @@ class FakePlacement:
 
     def get(self, url, params=None, microversion=None, **kwargs):
         self.requests.append((url, dict(params or {})))
+        if len(self.requests) <= self.unavailable:
+            return json_response({}, 503)
         if url.startswith('/allocations/'):
             server_id = url.removeprefix('/allocations/')
             held = self.allocations.get(server_id, SMALL)

@@ -173,3 +173,35 @@ class TestGather(fakes.ComputeTestCase):
             1,
         )
         self.assertIn('give --skip-preflight', str(error))
+
+    def test_every_read_is_retried(self):
+        pinned = self.plan()
+        pinned = planning.MovePlan(
+            dataclasses.replace(pinned.server, pinned_zone='az1'),
+            kinds.LIVE,
+        )
+        unavailable = fakes.json_response({}, 503)
+        for path, answer in (
+            ('/os-server-groups', {'server_groups': []}),
+            (
+                '/os-availability-zone/detail',
+                {
+                    'availabilityZoneInfo': [
+                        {'zoneName': 'az1', 'hosts': {'compute-3': {}}}
+                    ]
+                },
+            ),
+        ):
+            self.nova.answers[path] = [
+                unavailable,
+                fakes.json_response(answer),
+            ]
+        self.placement.unavailable = 1
+        facts = preflight.gather(self.context, [pinned], up_and_not_drained, 2)
+        self.assertEqual(['compute-3'], [host.name for host in facts.hosts])
+        self.assertEqual(
+            2,
+            [call.args[0] for call in self.compute.get.mock_calls].count(
+                '/os-server-groups'
+            ),
+        )

@@ -10,7 +10,10 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
+import re
 import threading
+
+import testtools
 
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.selection import listings
@@ -45,7 +48,7 @@ class TestListServers(fakes.ComputeTestCase):
             params={
                 'all_tenants': '1',
                 'host': 'host-a',
-                'node': 'compute-1',
+                'node': r'^compute\-1$',
                 'status': 'ACTIVE',
             },
             microversion='2.100',
@@ -153,6 +156,26 @@ class TestListServers(fakes.ComputeTestCase):
         self.assertEqual(
             [{'all_tenants': '1', 'node': r'^compute\-1'}], self.nova.listings
         )
+
+
+class TestNodeFilter(testtools.TestCase):
+    def test_anchored_and_escaped(self):
+        self.assertEqual(
+            {'node': r'^rack\-1\.dc\_2$'}, listings.node_filter('rack-1.dc_2')
+        )
+        self.assertEqual(
+            {'node': r'^rack\-1\.dc\_2'},
+            listings.node_filter('rack-1.dc_2', whole=False),
+        )
+        self.assertEqual({}, listings.node_filter(''))
+        self.assertEqual({}, listings.node_filter('kø'))
+        self.assertEqual({}, listings.node_filter('a|b'))
+
+    def test_a_name_with_regular_expression_characters_matches_itself(self):
+        for name in ('rx(1)+[a]', 'n.*', 'a$b^c', 'x\\y{2}'):
+            pattern = listings.node_filter(name)['node']
+            self.assertIsNotNone(re.fullmatch(pattern, name), name)
+            self.assertIsNone(re.search(pattern, name + 'x'), name)
 
 
 class TestReadServer(fakes.ComputeTestCase):

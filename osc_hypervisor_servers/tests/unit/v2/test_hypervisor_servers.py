@@ -177,7 +177,13 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             rows,
         )
         self.assertEqual(
-            [{'all_tenants': '1', 'host': 'compute-1', 'node': 'compute-1'}],
+            [
+                {
+                    'all_tenants': '1',
+                    'host': 'compute-1',
+                    'node': r'^compute\-1$',
+                }
+            ],
             self.nova.listings,
         )
         self.assertEqual(
@@ -427,7 +433,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
                 {
                     'all_tenants': '1',
                     'host': 'compute-1',
-                    'node': 'compute-1',
+                    'node': r'^compute\-1$',
                     'status': 'ACTIVE',
                     'project_id': 'project-a-id',
                 }
