@@ -30,18 +30,17 @@ from collections.abc import Sequence
 import dataclasses
 import datetime
 import json
-import logging
 import os
 import pathlib
 import re
+import stat
+import threading
 import typing
 
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.journal import schema
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import reporting
-
-LOG = logging.getLogger(__name__)
 
 APPLICATION = 'osc-hypervisor-servers'
 PRIVATE_DIRECTORY = 0o700
@@ -98,19 +97,52 @@ def with_result(
     )
 
 
+#: The largest journal read (a journal of 10,000 servers, every value
+#: and detail at its longest, is 23 MB): anything larger is refused
+#: before it is read, so that no file can fill the memory.
+MAX_JOURNAL_BYTES = 128 * 1024 * 1024
+
+
+def _contents(path: str) -> bytes:
+    """The bytes of the regular file at ``path``, at most
+    ``MAX_JOURNAL_BYTES`` of them.
+
+    Opened without blocking and checked once open: a FIFO, a device
+    (``/dev/zero``) or a directory is refused, never read from.
+    """
+    descriptor = os.open(
+        path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    )
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        errors.refuse(f'Journal {path} is not a regular file')
+    with os.fdopen(descriptor, 'rb') as journal_file:
+        contents = journal_file.read(MAX_JOURNAL_BYTES + 1)
+    if len(contents) > MAX_JOURNAL_BYTES:
+        errors.refuse(
+            f'Journal {path} is larger than {MAX_JOURNAL_BYTES >> 20} MiB, '
+            f'the most a journal is read'
+        )
+    return contents
+
+
 def read(path: str) -> schema.Document:
     """The journal at ``path``, checked; a one-line error otherwise."""
     try:
-        with open(path, encoding='utf-8') as journal_file:
-            raw = json.load(journal_file)
+        raw = json.loads(_contents(path).decode('utf-8'))
     except OSError as error:
         errors.refuse(f'Cannot read journal {path}: {error.strerror}')
+    except RecursionError:
+        errors.refuse(f'Journal {path} is not JSON: nested too deeply')
     except ValueError as error:
+        # UnicodeDecodeError included: a journal is UTF-8.
         errors.refuse(f'Journal {path} is not JSON: {error}')
     try:
         return schema.Document.from_json(raw)
     except schema.JournalError as error:
         errors.refuse(f'Journal {path} cannot be used: {error}')
+    except RecursionError:
+        errors.refuse(f'Journal {path} cannot be used: nested too deeply')
 
 
 def check_endpoint(
@@ -128,13 +160,23 @@ def check_endpoint(
 
 
 def _write_private(path: pathlib.Path, text: str, exclusive: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else 0)
-    descriptor = os.open(path, flags | os.O_TRUNC, PRIVATE_FILE)
-    with os.fdopen(descriptor, 'w', encoding='utf-8') as journal_file:
-        os.fchmod(journal_file.fileno(), PRIVATE_FILE)
-        journal_file.write(text)
-        journal_file.flush()
-        os.fsync(journal_file.fileno())
+    """Write ``text`` to a new file at ``path`` (``exclusive``: never over
+    an existing one); a write that fails leaves no file behind.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    descriptor = os.open(
+        path, flags | (os.O_EXCL if exclusive else 0), PRIVATE_FILE
+    )
+    try:
+        with os.fdopen(descriptor, 'w', encoding='utf-8') as journal_file:
+            os.fchmod(journal_file.fileno(), PRIVATE_FILE)
+            journal_file.write(text)
+            journal_file.flush()
+            os.fsync(journal_file.fileno())
+    except BaseException:
+        # Half a journal is worse than none: it reads as a broken file.
+        path.unlink(missing_ok=True)
+        raise
 
 
 def _sync_directory(directory: pathlib.Path) -> None:
@@ -149,7 +191,8 @@ def _private_directory(directory: pathlib.Path) -> None:
     """Create the default journal directory, readable by its owner only."""
     for level in reversed([directory, *directory.parents]):
         if not level.exists():
-            level.mkdir(mode=PRIVATE_DIRECTORY)
+            # Another first run may create it at the same moment.
+            level.mkdir(mode=PRIVATE_DIRECTORY, exist_ok=True)
     for level in (directory, directory.parent):
         # Ours, whatever a umask or an older release made them.
         os.chmod(level, PRIVATE_DIRECTORY)
@@ -183,11 +226,14 @@ def _text(document: schema.Document) -> str:
 
 
 class Journal:
-    """A journal file being written by a run."""
+    """A journal file being written by a run; its tasks may revise it
+    side by side.
+    """
 
     def __init__(self, path: pathlib.Path, document: schema.Document) -> None:
         self.path = path
         self.document = document
+        self._lock = threading.Lock()
 
     @classmethod
     def write_ahead(
@@ -226,20 +272,49 @@ class Journal:
         holds it); replaces the file atomically.
         """
         results = {result.server.id: result for result in report.results}
-        document = dataclasses.replace(
-            self.document,
-            finished_at=_timestamp(_now()),
-            interrupted=report.interrupted,
-            servers=tuple(
-                record(entry, results[entry.id])
-                if entry.id in results
-                else entry
-                for entry in self.document.servers
-            ),
-        )
+        with self._lock:
+            self._replace(
+                dataclasses.replace(
+                    self.document,
+                    finished_at=_timestamp(_now()),
+                    interrupted=report.interrupted
+                    or report.abandoned is not None,
+                    servers=tuple(
+                        record(entry, results[entry.id])
+                        if entry.id in results
+                        else entry
+                        for entry in self.document.servers
+                    ),
+                )
+            )
+
+    def revise(self, revised: schema.ServerEntry) -> None:
+        """Replace the entry of ``revised``'s server before the run writes
+        what it now plans for it: the journal holds what each write
+        replaces.
+        """
+        with self._lock:
+            self._replace(
+                dataclasses.replace(
+                    self.document,
+                    servers=tuple(
+                        revised if entry.id == revised.id else entry
+                        for entry in self.document.servers
+                    ),
+                )
+            )
+
+    def _replace(self, document: schema.Document) -> None:
+        """Write ``document`` over the journal, atomically: a failure
+        leaves the journal as it was, and no other file.
+        """
         partial = self.path.with_name(f'.{self.path.name}.partial')
         _write_private(partial, _text(document), exclusive=False)
-        os.replace(partial, self.path)
+        try:
+            os.replace(partial, self.path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         _sync_directory(self.path.parent)
         self.document = document
 
@@ -291,6 +366,8 @@ class WriteAhead:
         self.record = record
         self.nova_clock = nova_clock
         self.journal: Journal | None = None
+        #: Why the results could not be recorded, if they could not.
+        self.unrecorded: str | None = None
 
     @property
     def path(self) -> str | None:
@@ -310,6 +387,13 @@ class WriteAhead:
             )
         self.journal = Journal.write_ahead(self.requested_path, document)
 
+    def revise(self, revised: schema.ServerEntry) -> None:
+        """See :meth:`Journal.revise`; raises the OSError that kept it
+        from being written.
+        """
+        if self.journal is not None:
+            self.journal.revise(revised)
+
     def conclude(self, report: reporting.Report) -> None:
         if self.journal is None:
             return
@@ -317,8 +401,4 @@ class WriteAhead:
             self.journal.finish(report, self.record)
         except OSError as error:
             # The journal written before the run still undoes it.
-            LOG.warning(
-                'Could not record the results in journal %s: %s',
-                self.journal.path,
-                error.strerror,
-            )
+            self.unrecorded = error.strerror or str(error)

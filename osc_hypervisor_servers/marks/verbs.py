@@ -96,6 +96,7 @@ def change(
         report,
         wide=len(selected.hypervisors) > 1 or bool(options.selection.matching),
         journal=journal.path,
+        journal_unrecorded=journal.unrecorded,
     )
 
 
@@ -198,5 +199,9 @@ def restore(
         context,
     )
     return reporting.Outcome(
-        hypervisors, report, wide=True, journal=journal.path
+        hypervisors,
+        report,
+        wide=True,
+        journal=journal.path,
+        journal_unrecorded=journal.unrecorded,
     )

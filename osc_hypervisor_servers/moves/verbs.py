@@ -419,7 +419,8 @@ def drain(
         report,
         wide=True,
         columns=_columns(options.preflight),
-        journal=ran.journal,
+        journal=ran.journal.path,
+        journal_unrecorded=ran.journal.unrecorded,
         problem=_still_there(report, options.run.dry_run),
     )
 
@@ -427,7 +428,7 @@ def drain(
 @dataclasses.dataclass(frozen=True)
 class _Ran:
     report: reporting.Report
-    journal: str | None
+    journal: store.WriteAhead
 
 
 def _carry_out(
@@ -453,7 +454,7 @@ def _carry_out(
         )
     finally:
         watcher.close()
-    return _Ran(report, journal.path)
+    return _Ran(report, journal)
 
 
 def _records_of_the_run(
@@ -647,6 +648,7 @@ def restore(
         ran.report,
         wide=True,
         columns=_columns(options.preflight),
-        journal=ran.journal,
+        journal=ran.journal.path,
+        journal_unrecorded=ran.journal.unrecorded,
         problem=_not_back(ran.report, options.run.dry_run),
     )

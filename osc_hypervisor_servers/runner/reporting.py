@@ -72,7 +72,11 @@ def sorted_results(results: Iterable[ServerResult]) -> list[ServerResult]:
 @dataclasses.dataclass(frozen=True)
 class Report:
     results: list[ServerResult]
+    #: Ctrl-C ended the run.
     interrupted: bool = False
+    #: Why the run ended before its tasks could (Nova stopped
+    #: answering), if it did.
+    abandoned: str | None = None
 
     def count(self, *statuses: Status) -> int:
         return sum(1 for result in self.results if result.status in statuses)
@@ -114,6 +118,8 @@ class Outcome:
     columns: tuple[str, ...] = ()
     #: The journal of the run, when it wrote anything.
     journal: str | None = None
+    #: Why the journal lacks the run's results, when it does.
+    journal_unrecorded: str | None = None
     #: What went wrong, in one line; the report's own when None.
     problem: str | None = None
 

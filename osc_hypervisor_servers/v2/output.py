@@ -54,8 +54,15 @@ def conclude(outcome: reporting.Outcome, stderr: typing.TextIO) -> int:
     failure is a one-line error).
     """
     if outcome.journal is not None:
+        recorded = 'every server\'s'
+        if outcome.journal_unrecorded is not None:
+            recorded = (
+                f'none ({outcome.journal_unrecorded}): the journal holds '
+                f'what the run was about to do, which undoes it all the same'
+            )
         stderr.write(
             f'Journal of this run: {outcome.journal}\n'
+            f'Results recorded in it: {recorded}\n'
             f'To undo it: openstack hypervisor servers restore '
             f'{shlex.quote(outcome.journal)}\n'
         )

@@ -11,11 +11,13 @@
 #   under the License.
 
 
+import dataclasses
 import datetime
 import errno
 import json
 import os
 import stat
+import uuid
 
 import fixtures
 from osc_lib import exceptions
@@ -206,7 +208,7 @@ class TestWriteAheadStep(testtools.TestCase):
         self.assertIsNone(step.path)
         self.assertFalse(os.path.exists(store.journal_directory()))
 
-    def test_results_that_cannot_be_recorded_are_a_warning(self):
+    def test_results_that_cannot_be_recorded_leave_the_journal_whole(self):
         step = store.WriteAhead(None, set_document())
         step.perform()
         self.useFixture(
@@ -216,12 +218,169 @@ class TestWriteAheadStep(testtools.TestCase):
             )
         )
         step.conclude(self.report())
-        self.assertIn(
-            f'Could not record the results in journal {step.path}: '
-            'No space left on device',
-            self.logger.output,
-        )
-        # The journal written before the run is still there, whole.
+        self.assertEqual('No space left on device', step.unrecorded)
+        # The journal written before the run is still there, whole, and
+        # nothing else.
         self.assertEqual(
             'pending', store.read(str(step.path)).servers[0].result
         )
+        self.assertEqual(
+            [os.path.basename(str(step.path))],
+            os.listdir(os.path.dirname(str(step.path))),
+        )
+
+    def test_recorded_results(self):
+        step = store.WriteAhead(None, set_document())
+        step.perform()
+        step.conclude(self.report())
+        self.assertIsNone(step.unrecorded)
+        self.assertEqual(
+            'changed', store.read(str(step.path)).servers[0].result
+        )
+
+
+class TestFailedWrites(testtools.TestCase):
+    """A write that fails leaves no half-written file behind."""
+
+    def setUp(self):
+        super().setUp()
+        self.state_home = self.useFixture(fakes.PrivateStateHome()).path
+
+    def fail_writes(self):
+        self.useFixture(
+            fixtures.MockPatch(
+                'os.fsync',
+                side_effect=OSError(errno.ENOSPC, 'No space left on device'),
+            )
+        )
+
+    def test_a_refused_write_ahead_leaves_no_file(self):
+        path = os.path.join(self.state_home, 'mine.json')
+        self.fail_writes()
+        error = self.assertRaises(
+            exceptions.CommandError,
+            store.Journal.write_ahead,
+            path,
+            set_document(),
+        )
+        self.assertIn(
+            'No space left on device; nothing was changed', str(error)
+        )
+        self.assertEqual([], os.listdir(self.state_home))
+
+    def test_a_failed_rewrite_leaves_the_journal_and_no_partial(self):
+        written = store.Journal.write_ahead(None, set_document())
+        before = written.path.read_text()
+        self.fail_writes()
+        self.assertRaises(
+            OSError,
+            written.revise,
+            dataclasses.replace(entries()[0], changes=()),
+        )
+        self.assertEqual(before, written.path.read_text())
+        self.assertEqual([written.path.name], os.listdir(written.path.parent))
+
+
+class TestRevise(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.state_home = self.useFixture(fakes.PrivateStateHome()).path
+
+    def test_the_entry_of_one_server_is_replaced(self):
+        other = dataclasses.replace(
+            entries()[0], id='5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b'
+        )
+        written = store.Journal.write_ahead(
+            None, set_document(servers=[entries()[0], other])
+        )
+        revised = dataclasses.replace(entries()[0], changes=CHANGES[1:])
+        written.revise(revised)
+        document = store.read(str(written.path))
+        self.assertEqual((revised, other), document.servers)
+
+
+class TestRead(testtools.TestCase):
+    """A journal is untrusted input: bounded, and a regular file."""
+
+    def setUp(self):
+        super().setUp()
+        self.directory = self.useFixture(fixtures.TempDir()).path
+
+    def refused(self, path):
+        error = self.assertRaises(exceptions.CommandError, store.read, path)
+        self.assertNotIn('\n', str(error))
+        self.assertIn(path, str(error))
+        return str(error)
+
+    def write(self, contents, name='journal.json'):
+        path = os.path.join(self.directory, name)
+        with open(path, 'wb') as journal_file:
+            journal_file.write(contents)
+        return path
+
+    def test_a_device_is_never_read(self):
+        self.assertIn('not a regular file', self.refused('/dev/zero'))
+
+    def test_a_fifo_is_never_opened_for_a_writer(self):
+        path = os.path.join(self.directory, 'fifo')
+        os.mkfifo(path)
+        self.assertIn('not a regular file', self.refused(path))
+
+    def test_a_directory(self):
+        self.assertIn('not a regular file', self.refused(self.directory))
+
+    def test_too_large(self):
+        self.useFixture(
+            fixtures.MockPatchObject(store, 'MAX_JOURNAL_BYTES', 100)
+        )
+        path = self.write(b' ' * 101)
+        self.assertIn('larger than', self.refused(path))
+
+    def test_nested_too_deeply(self):
+        path = self.write(b'[' * 100_000 + b']' * 100_000)
+        self.assertIn('nested too deeply', self.refused(path))
+
+    def test_not_utf_8(self):
+        path = self.write(b'{"format": "\xff"}')
+        self.assertIn('is not JSON', self.refused(path))
+
+    def test_ten_thousand_servers_are_read_far_below_the_limit(self):
+        # Names at their longest, and a row's details as long as a set
+        # of every attribute at its longest makes them.
+        servers = [
+            dataclasses.replace(
+                entries()[0],
+                id=str(uuid.UUID(int=number)),
+                name='n' * 255,
+                details='d' * 1100,
+            )
+            for number in range(10_000)
+        ]
+        path = os.path.join(self.directory, 'large.json')
+        store.Journal.write_ahead(path, set_document(servers=servers))
+        self.assertLess(os.path.getsize(path) * 2, store.MAX_JOURNAL_BYTES)
+        self.assertEqual(10_000, len(store.read(path).servers))
+
+
+class TestDirectory(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.state_home = self.useFixture(fakes.PrivateStateHome()).path
+
+    def test_created_by_another_run_meanwhile(self):
+        # Both runs saw no directory; the other one created it first.
+        real_exists = os.path.exists
+        directory = store.journal_directory()
+        self.useFixture(
+            fixtures.MockPatch(
+                'pathlib.Path.exists',
+                lambda level: (
+                    False
+                    if str(level).startswith(str(directory.parent))
+                    else real_exists(level)
+                ),
+            )
+        )
+        os.makedirs(directory)
+        written = store.Journal.write_ahead(None, set_document())
+        self.assertEqual(directory, written.path.parent)

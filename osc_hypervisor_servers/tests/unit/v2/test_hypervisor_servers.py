@@ -207,6 +207,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         (path,) = self.journals()
         self.assertEqual(
             f'Journal of this run: {path}\n'
+            "Results recorded in it: every server's\n"
             f'To undo it: openstack hypervisor servers restore {path}\n',
             self.stderr.getvalue(),
         )
@@ -928,6 +929,7 @@ class TestMigrateHypervisorServers(DrainTestCase):
             'free\n'
             'The compute service of compute-1 is disabled (reboot)\n'
             f'Journal of this run: {journal}\n'
+            "Results recorded in it: every server's\n"
             f'To undo it: openstack hypervisor servers restore {journal}\n',
             self.stderr.getvalue(),
         )
