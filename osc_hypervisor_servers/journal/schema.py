@@ -331,6 +331,18 @@ class ServerEntry:
             move=move,
         )
 
+    def project_problem(self, now: model.ServerState) -> str | None:
+        """Why ``now``, found by this entry's ID, is not to be touched: it
+        is in another project than the journal recorded (an edited or
+        a foreign journal), or None.
+        """
+        if now.project_id == self.project_id:
+            return None
+        return (
+            f'not touched: the server is in project {now.project_id}, the '
+            f'journal recorded project {self.project_id or "none"}'
+        )
+
     def server(self) -> model.ServerState:
         """The server as the journal knows it (for its row)."""
         return model.ServerState(

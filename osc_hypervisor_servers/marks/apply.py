@@ -54,6 +54,9 @@ def _with_notes(details: str, notes: Sequence[str]) -> str:
 
 #: Makes the plan of a server as it is now (after a task ended).
 Replan = Callable[[model.ServerState], planning.ServerPlan]
+#: Journals a plan made again, before its writes; raises OSError when
+#: the journal cannot be written.
+Revise = Callable[[planning.ServerPlan], None]
 
 # How often a server whose task must end is read again.
 TASK_POLL_SECONDS = 1.0
@@ -70,14 +73,16 @@ class AttributeTask:
     """Send one server's writes in order; stop at its first failure.
 
     A server whose properties change while a task is under way is read
-    again until the task ends (``timeout`` seconds at most), and planned
-    again as it is then (``replan``).
+    again until the task ends (``timeout`` seconds at most), planned
+    again as it is then (``replan``), and that plan journaled before
+    its writes (``revise``): the journal holds what the writes replace.
     """
 
     plan: planning.ServerPlan
     compute: _proxy.Proxy
     retry: retrying.RetryPolicy
     replan: Replan
+    revise: Revise
     timeout: float
 
     @property
@@ -110,13 +115,17 @@ class AttributeTask:
         deadline = time.monotonic() + self.timeout
         plan = self.plan
         while plan.waits:
-            if time.monotonic() >= deadline or stop.is_set():
-                status = reporting.TIMED_OUT
-                if stop.is_set():
-                    status = reporting.NOT_ATTEMPTED
+            if stop.is_set():
                 return reporting.ServerResult(
                     self.server,
-                    status,
+                    reporting.NOT_ATTEMPTED,
+                    f'interrupted while task {plan.server.task_state} was '
+                    f'under way; nothing written',
+                )
+            if time.monotonic() >= deadline:
+                return reporting.ServerResult(
+                    self.server,
+                    reporting.TIMED_OUT,
                     f'task {plan.server.task_state} still under way after '
                     f'{self.timeout:g} s; nothing written',
                 )
@@ -142,6 +151,16 @@ class AttributeTask:
             )
         if isinstance(plan, reporting.ServerResult):
             return plan
+        if plan.changes != self.plan.changes:
+            try:
+                self.revise(plan)
+            except OSError as error:
+                return reporting.ServerResult(
+                    self.server,
+                    reporting.FAILED,
+                    f'the journal could not record the values its writes '
+                    f'replace now ({error.strerror}); nothing written',
+                )
         return _send(plan, self.compute, self.retry, self._holds)
 
 
@@ -205,6 +224,7 @@ def batch(
     plans: Sequence[planning.ServerPlan],
     retry: retrying.RetryPolicy,
     replan: Replan,
+    revise: Revise,
     timeout: float,
     steps: Sequence[execution.Step] = (),
     settled: Iterable[reporting.ServerResult] = (),
@@ -215,7 +235,7 @@ def batch(
     """
     return execution.Batch(
         tasks=[
-            AttributeTask(plan, compute, retry, replan, timeout)
+            AttributeTask(plan, compute, retry, replan, revise, timeout)
             for plan in plans
             if plan.writes
         ],

@@ -49,6 +49,13 @@ def _journal_entries(
     ]
 
 
+def _revision(journal: store.WriteAhead) -> apply.Revise:
+    """Journals a server's plan made again, in place of its first."""
+    return lambda plan: journal.revise(
+        schema.ServerEntry.of(plan.server, changes=plan.changes)
+    )
+
+
 def change(
     context: invocation.RunContext, options: mark_options.ChangeOptions
 ) -> reporting.Outcome:
@@ -85,6 +92,7 @@ def change(
             plans,
             context.retry,
             functools.partial(planning.plan_change, request=options.request),
+            _revision(journal),
             options.timeout,
             steps=[journal],
         ),
@@ -111,23 +119,27 @@ def _plan_undo(
     now: dict[str, model.ServerState | None],
 ) -> tuple[list[planning.ServerPlan], list[reporting.ServerResult]]:
     """The plans that undo ``document`` on the servers as they are
-    ``now``, and the rows of those gone.
+    ``now``, and the rows of those gone or not the journal's.
     """
     plans = []
-    gone = []
+    settled = []
     for entry in document.servers:
         server = now[entry.id]
         if server is None:
-            gone.append(
+            settled.append(
                 reporting.ServerResult(
                     entry.server(),
                     reporting.GONE,
                     'the server no longer exists',
                 )
             )
+        elif (problem := entry.project_problem(server)) is not None:
+            settled.append(
+                reporting.ServerResult(server, reporting.SKIPPED, problem)
+            )
         else:
             plans.append(planning.plan_undo(entry.changes, server))
-    return plans, gone
+    return plans, settled
 
 
 def _restore_document(
@@ -171,7 +183,7 @@ def restore(
     parallel = options.run.parallel
     connections.fit_pool(context.compute, parallel)
     hypervisors = list(document.hypervisors)
-    plans, gone = _plan_undo(
+    plans, settled = _plan_undo(
         document,
         listings.find_by_id(
             context.compute,
@@ -191,9 +203,10 @@ def restore(
             plans,
             context.retry,
             _replan_undo(document),
+            _revision(journal),
             options.timeout,
             steps=[journal],
-            settled=gone,
+            settled=settled,
         ),
         options.run,
         context,

@@ -148,6 +148,9 @@ def plan_back(
         return planning.Staying(
             entry.server(), 'the server no longer exists', reporting.GONE
         )
+    project_problem = entry.project_problem(now)
+    if project_problem is not None:
+        return planning.Staying(now, project_problem)
     if now.compute_host == origin:
         return planning.Staying(
             now, f'already on {origin}', reporting.UNCHANGED

@@ -11,6 +11,7 @@
 #   under the License.
 
 
+import errno
 import functools
 import threading
 from unittest import mock
@@ -69,10 +70,18 @@ def server_plan(server_id, *planned, **kwargs):
 
 
 class TestAttributeTask(fakes.ComputeTestCase):
+    def fail_revise(self, plan):
+        self.fail(f'journaled {plan.server.id} again')
+
     def run_plan(self, *planned, **kwargs):
         plan = server_plan('s1', *planned, **kwargs)
         task = apply.AttributeTask(
-            plan, self.compute, self.retry, lambda server: plan, 60
+            plan,
+            self.compute,
+            self.retry,
+            lambda server: plan,
+            self.fail_revise,
+            60,
         )
         return task.run(threading.Event())
 
@@ -219,9 +228,19 @@ class TestBatch(fakes.ComputeTestCase):
     def fail_replan(self, server):
         self.fail(f'planned {server.id} again')
 
+    def fail_revise(self, plan):
+        self.fail(f'journaled {plan.server.id} again')
+
     def carry_out(self, plans, dry_run=False, parallel=3):
         return execution.carry_out(
-            apply.batch(self.compute, plans, self.retry, self.fail_replan, 60),
+            apply.batch(
+                self.compute,
+                plans,
+                self.retry,
+                self.fail_replan,
+                self.fail_revise,
+                60,
+            ),
             invocation.RunOptions(parallel=parallel, dry_run=dry_run),
             invocation.RunContext(self.compute, self.retry),
         )
@@ -284,13 +303,25 @@ class TestBatch(fakes.ComputeTestCase):
 
 
 class TestWhatNovaAccepts(fakes.ComputeTestCase):
-    def task(self, plan, replan=None, timeout=60):
+    def setUp(self):
+        super().setUp()
+        self.revised = []
+
+    def task(self, plan, replan=None, timeout=60, revise=None):
         return apply.AttributeTask(
             plan,
             self.compute,
             self.retry,
             replan or (lambda now: plan),
+            revise or self.revised.append,
             timeout,
+        )
+
+    def wait_briefly(self):
+        self.useFixture(
+            fixtures.MockPatch(
+                'osc_hypervisor_servers.marks.apply.TASK_POLL_SECONDS', 0.01
+            )
         )
 
     def test_a_refused_write_is_not_sent_and_the_server_skipped(self):
@@ -340,6 +371,86 @@ class TestWhatNovaAccepts(fakes.ComputeTestCase):
         self.assertEqual(
             [fakes.metadata_merge(self.compute, 's1', {'a': '1'})],
             [c for c in self.compute.mock_calls if c[0] == 'set_metadata'],
+        )
+
+    def test_the_new_plan_is_journaled_before_its_writes(self):
+        # While the task ran, the tenant changed the property: the journal
+        # must hold the value the write replaces now.
+        request = change_request.to_set(properties={'a': '1'})
+        self.wait_briefly()
+        self.nova.reads['s1'] = [
+            fakes.nova_server(
+                server_id='s1', task_state='migrating', metadata={'a': 'x'}
+            ),
+            fakes.nova_server(
+                'compute-2', server_id='s1', metadata={'a': 'y'}
+            ),
+        ]
+        plan = planning.plan_change(
+            fakes.server_state(
+                's1', task_state='migrating', metadata={'a': 'x'}
+            ),
+            request,
+        )
+        order = []
+        self.compute.set_metadata.side_effect = lambda *a, **k: order.append(
+            'write'
+        )
+        result = self.task(
+            plan,
+            functools.partial(planning.plan_change, request=request),
+            revise=lambda plan: order.append(plan.changes),
+        ).run(threading.Event())
+        self.assertEqual(reporting.CHANGED, result.status, result.details)
+        self.assertEqual(
+            [
+                (
+                    attributes.AttributeChange(
+                        attributes.property_('a'), 'y', '1'
+                    ),
+                ),
+                'write',
+            ],
+            order,
+        )
+
+    def test_a_new_plan_the_journal_cannot_hold_is_not_sent(self):
+        request = change_request.to_set(properties={'a': '1'})
+        self.wait_briefly()
+        self.nova.reads['s1'] = [
+            fakes.nova_server(server_id='s1', metadata={'a': 'y'})
+        ]
+        plan = planning.plan_change(
+            fakes.server_state('s1', task_state='migrating'), request
+        )
+
+        def full(plan):
+            raise OSError(errno.ENOSPC, 'No space left on device')
+
+        result = self.task(
+            plan,
+            functools.partial(planning.plan_change, request=request),
+            revise=full,
+        ).run(threading.Event())
+        self.assertEqual(reporting.FAILED, result.status)
+        self.assertIn('No space left on device', result.details)
+        self.compute.set_metadata.assert_not_called()
+
+    def test_ctrl_c_while_a_task_is_under_way(self):
+        request = change_request.to_set(properties={'a': '1'})
+        plan = planning.plan_change(
+            fakes.server_state('s1', task_state='migrating'), request
+        )
+        stop = threading.Event()
+        stop.set()
+        result = self.task(plan).run(stop)
+        self.assertEqual(
+            (
+                reporting.NOT_ATTEMPTED,
+                'interrupted while task migrating was under way; nothing '
+                'written',
+            ),
+            (result.status, result.details),
         )
 
     def test_a_task_that_does_not_end_in_time(self):

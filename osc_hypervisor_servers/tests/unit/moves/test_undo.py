@@ -16,6 +16,7 @@ import datetime
 
 import testtools
 
+from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.journal import schema
 from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import kinds
@@ -66,6 +67,21 @@ class TestPlanBack(testtools.TestCase):
         self.assertEqual(
             planning.MovePlan(now_on('compute-3'), kinds.LIVE, 'compute-7'),
             plan,
+        )
+
+    def test_a_server_of_another_project_stays(self):
+        admins = model.ServerState.from_nova(
+            fakes.nova_server(
+                'compute-3', server_id=SERVER_ID, project_id='admin'
+            )
+        )
+        self.assertEqual(
+            (
+                reporting.SKIPPED,
+                'not touched: the server is in project admin, the journal '
+                'recorded project p',
+            ),
+            staying(undo.plan_back(entry(), admins, 'compute-3', UP)),
         )
 
     def test_a_stopped_server_goes_back_cold_and_stays_stopped(self):

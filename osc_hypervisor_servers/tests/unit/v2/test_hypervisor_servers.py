@@ -547,6 +547,25 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
         )
         self.assertEqual('the server no longer exists', rows[0][5])
 
+    def test_a_server_of_another_project_is_not_touched(self):
+        # The journal was edited: its ID now names an admin's server.
+        admins = fakes.nova_server(
+            server_id=self.bare['id'],
+            name='a-bare',
+            project_id='admin',
+            description='down',
+            metadata={'maint': 'no'},
+        )
+        path, (columns, rows) = self.set_then_restore([admins])
+        row = next(row for row in rows if row[0] == self.bare['id'])
+        self.assertEqual('skipped', row[4])
+        self.assertEqual(
+            'not touched: the server is in project admin, the journal '
+            'recorded project project-a',
+            row[5],
+        )
+        self.assertEqual([], self.writes())
+
     def test_dry_run_writes_nothing(self):
         bare_now = fakes.nova_server(
             server_id=self.bare['id'], name='a-bare', description='down'
