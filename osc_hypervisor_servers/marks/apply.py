@@ -149,6 +149,12 @@ class AttributeTask:
             return reporting.ServerResult(
                 self.server, reporting.FAILED, errors.error_text(error)
             )
+        except retrying.NovaUnreachable as error:
+            return reporting.ServerResult(
+                self.server,
+                reporting.NOT_ATTEMPTED,
+                f'not started: {error}; nothing written',
+            )
         if isinstance(plan, reporting.ServerResult):
             return plan
         if plan.changes != self.plan.changes:
@@ -176,12 +182,15 @@ def _send(
     retries = 0
     done: list[writes.Write] = []
     for write in plan.writes:
-        sent = judged.send(
-            functools.partial(write.send, compute, plan.server.id),
-            functools.partial(holds, write),
-            judged.RESEND,
-            retry,
-        )
+        try:
+            sent = judged.send(
+                functools.partial(write.send, compute, plan.server.id),
+                functools.partial(holds, write),
+                judged.RESEND,
+                retry,
+            )
+        except retrying.NovaUnreachable as error:
+            return _unanswered(plan, error, write, done)
         retries += sent.retries
         if sent.error is not None:
             details = f'{write.describe()}: {errors.error_text(sent.error)}'
@@ -191,6 +200,25 @@ def _send(
         done.append(write)
     status = reporting.SKIPPED if plan.refused else reporting.CHANGED
     return _result(plan, status, writes.describe(done), retries)
+
+
+def _unanswered(
+    plan: planning.ServerPlan,
+    error: retrying.NovaUnreachable,
+    write: writes.Write,
+    done: Sequence[writes.Write],
+) -> reporting.ServerResult:
+    """The row of a server whose ``write`` Nova did not answer."""
+    if error.unsent and not done:
+        return _result(
+            plan, reporting.NOT_ATTEMPTED, f'not started: {error}', 0
+        )
+    details = f'{write.describe()}: {error}'
+    if not error.unsent:
+        details += ' (it may have landed)'
+    if done:
+        details += f'; done before: {writes.describe(done)}'
+    return _result(plan, reporting.FAILED, details, 0)
 
 
 def _result(

@@ -80,6 +80,13 @@ def row(
 def preview(plan: planning.MovePlan) -> reporting.ServerResult:
     """The row a real run would start from, without any call."""
     status = WOULD_EVACUATE if plan.kind is kinds.EVACUATE else WOULD_MIGRATE
+    if plan.underway:
+        return row(
+            plan,
+            status,
+            f'another request\'s {plan.kind.label} is under way (task '
+            f'{plan.server.task_state}): followed, not sent again',
+        )
     return row(
         plan,
         status,
@@ -198,6 +205,54 @@ def verdict(
         details += f'; {plan.note}'
     status = EVACUATED if plan.kind is kinds.EVACUATE else MIGRATED
     return row(plan, status, details, now, record)
+
+
+def by_another(
+    plan: planning.MovePlan,
+    record: migrations.Record | None,
+    now: model.ServerState,
+) -> reporting.ServerResult:
+    """The row of a server another request moved (``record``, when its
+    record is known), from where it is ``now``.
+    """
+    before = plan.server
+    where = now.hypervisor_hostname or now.compute_host or ''
+    by = 'another request'
+    if record is not None:
+        by += f' (migration {record.id} {record.status}'
+        by += f', user {record.user_id})' if record.user_id else ')'
+    if now.compute_host == before.compute_host:
+        return row(
+            plan,
+            reporting.SKIPPED,
+            f'{plan.kind.label} of {by} left it on {where}',
+            record=record,
+        )
+    if plan.back and now.compute_host != plan.target:
+        return row(plan, KEPT, f'kept: moved to {where} by {by}', now, record)
+    details = f'{plan.kind.label} by {by}, to {where}'
+    if now.status != before.status:
+        details += f'; it is {now.status}, it was {before.status}'
+    status = EVACUATED if plan.kind is kinds.EVACUATE else MIGRATED
+    return row(plan, status, details, now, record)
+
+
+def unreachable(
+    plan: planning.MovePlan,
+    error: BaseException,
+    sent: bool,
+    record: migrations.Record | None,
+) -> reporting.ServerResult:
+    """The row of a move the run gave up on, Nova not answering."""
+    if not sent:
+        return row(plan, reporting.NOT_ATTEMPTED, f'not started: {error}')
+    where = record.describe() if record else 'no migration record seen'
+    return row(
+        plan,
+        IN_PROGRESS,
+        f'{error}; Nova goes on with the move ({where})',
+        record=record,
+    )
 
 
 def journaled(

@@ -94,3 +94,27 @@ BY_MODE: dict[Mode, MoveKind] = {
     'evacuate': EVACUATE,
 }
 BY_NAME: dict[str, MoveKind] = {kind.name: kind for kind in BY_MODE.values()}
+#: A move under way, by the server's task state (nova.compute.
+#: task_states): how another request is moving it. A plain rebuild
+#: shows REBUILDING too, but has no migration record.
+BY_TASK_STATE: dict[str, MoveKind] = {
+    'migrating': LIVE,
+    'resize_prep': COLD,
+    'resize_migrating': COLD,
+    'resize_migrated': COLD,
+    'resize_finish': COLD,
+    'rebuilding': EVACUATE,
+    'rebuild_block_device_mapping': EVACUATE,
+    'rebuild_spawning': EVACUATE,
+}
+#: The migration types of each kind's records: a resize moves like a
+#: cold migration.
+MIGRATION_TYPES: dict[MoveKind, frozenset[str]] = {
+    LIVE: frozenset({'live-migration'}),
+    COLD: frozenset({'migration', 'resize'}),
+    EVACUATE: frozenset({'evacuation'}),
+}
+#: Record statuses after which a move is over, one way or another.
+FINAL_STATUSES = FAILED_STATUSES | frozenset(
+    {'completed', 'confirmed', 'done', 'reverted'}
+)

@@ -95,6 +95,8 @@ class Record:
     dest_compute: str | None
     created_at: datetime.datetime
     updated_at: datetime.datetime | None
+    #: Who asked for the move (2.80+).
+    user_id: str | None = None
 
     @classmethod
     def from_sdk(cls, migration: sdk_migration.Migration) -> Record | None:
@@ -115,6 +117,7 @@ class Record:
             dest_compute=migration.dest_compute,
             created_at=created_at,
             updated_at=parse_time(migration.updated_at),
+            user_id=migration.user_id,
         )
 
     def describe(self) -> str:
@@ -195,15 +198,21 @@ class LearnNovaTime:
     move (see :mod:`..runner.execution`).
     """
 
-    def __init__(self, compute: _proxy.Proxy, clock: NovaClock) -> None:
+    def __init__(
+        self,
+        compute: _proxy.Proxy,
+        clock: NovaClock,
+        retry: retrying.RetryPolicy,
+    ) -> None:
         self.compute = compute
         self.clock = clock
+        self.retry = retry
 
     def preview(self) -> str | None:
         return None
 
     def perform(self) -> None:
-        self.clock.learn(self.compute.get('/'))
+        self.clock.learn(self.retry.call(lambda: self.compute.get('/')))
 
     def conclude(self, report: object) -> None:
         """Nothing to record."""

@@ -22,90 +22,52 @@ A move is never sent twice (:data:`..runner.judged.LOOK_FIRST`): after a
 lost answer the server may already be moving, or moved, and a second
 action would move it again. Before any resend the task looks: a task
 state, another host or a record of this move means the first try
-landed.
+landed. Nor is a server moved that another request moves or moved
+since the listing (a record of it from its host, or Nova's refusal of a
+server busy moving): that move is followed instead (:mod:`.others`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import dataclasses
-import datetime
 import functools
 import threading
 import time
-
-from openstack.compute.v2 import _proxy
 
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.moves import drain_options
 from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
+from osc_hypervisor_servers.moves import others
 from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.moves import tracking as tracking_
 from osc_hypervisor_servers.moves import watching
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import judged
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.runner import retrying
-from osc_hypervisor_servers.selection import listings
 
 #: How long --no-wait looks for the record of a move it submitted.
 RECORD_GRACE_SECONDS = 15.0
-#: How long a server may take to show what its migration record says:
-#: Nova saves a cold migration's "finished" before the server shows
-#: VERIFY_RESIZE, and its "confirmed" before the server leaves it.
-CATCH_UP_SECONDS = 30.0
-_READ_PAUSE_SECONDS = 0.5
-# Nova's clock is known to the second (the Date header): a record made
-# by the action may look up to this much older than the action.
-_CLOCK_SLACK = datetime.timedelta(seconds=2)
+#: Nova's refusals of a move whose server another request is moving:
+#: 409 for its task state, 500 UnexpectedTaskStateError in a race.
+BUSY_STATUS_CODES = (409, 500)
 
 
-class _Gone(Exception):
-    """The server was deleted during the run."""
+@dataclasses.dataclass
+class _Trace:
+    """How far one task got: for its row when Nova stops answering."""
 
-
-def _caught_up(
-    read: Callable[[], model.ServerState],
-    shows: Callable[[model.ServerState], bool],
-    stop: threading.Event,
-    deadline: float,
-) -> model.ServerState:
-    """The server once it ``shows`` what its record said, or as it is
-    after CATCH_UP_SECONDS, at ``deadline`` or on Ctrl-C.
-    """
-    until = min(time.monotonic() + CATCH_UP_SECONDS, deadline)
-    server = read()
-    while not (shows(server) or stop.is_set()):
-        if time.monotonic() > until:
-            break
-        time.sleep(_READ_PAUSE_SECONDS)
-        server = read()
-    return server
-
-
-@dataclasses.dataclass(frozen=True)
-class Tracking:
-    """What every move of a run shares: Nova, its clock and the watcher."""
-
-    compute: _proxy.Proxy
-    retry: retrying.RetryPolicy
-    watcher: watching.Watcher
-    clock: migrations.NovaClock
-    #: The moves are sent at the session's microversion.
-    microversion: str
-
-
-#: The end of a step: the record it waited for, or the row that ends
-#: the task (failed, timed out, or in progress after Ctrl-C).
-Followed = migrations.Record | reporting.ServerResult
+    sent: bool = False
+    key: watching.MoveKey | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class MoveTask:
     plan: planning.MovePlan
     waiting: drain_options.Waiting
-    tracking: Tracking
+    tracking: tracking_.Tracking
 
     @property
     def server(self) -> model.ServerState:
@@ -116,71 +78,103 @@ class MoveTask:
 
     def run(self, stop: threading.Event) -> reporting.ServerResult:
         started = time.monotonic()
-        key = watching.MoveKey(
-            self.server.compute_host or '',
-            self.server.id,
-            self.plan.kind.migration_type,
-            self.tracking.clock.now() - _CLOCK_SLACK,
-        )
+        trace = _Trace()
         try:
-            refused = self._submit(key)
-            if refused is not None:
-                return refused
-            if not self.waiting.wait:
-                return self._submitted(key, stop)
-            deadline = started + self.waiting.timeout
-            ended = self._follow(key, stop, deadline)
-            if isinstance(ended, reporting.ServerResult):
-                return ended
-            return self._verify(ended, stop, deadline, started)
-        except _Gone:
-            return self._row(reporting.FAILED, 'the server no longer exists')
+            return self._move(stop, started, trace)
+        except tracking_.Gone:
+            return self._row(reporting.GONE, 'the server no longer exists')
+        except retrying.NovaUnreachable as error:
+            record = None
+            if trace.key is not None:
+                record = self.tracking.watcher.latest(trace.key)
+            sent = trace.sent or (self.plan.underway and not error.unsent)
+            return judging.unreachable(self.plan, error, sent, record)
         except errors.SERVER_ERRORS as error:
             return self._refused(error)
 
+    def _move(
+        self, stop: threading.Event, started: float, trace: _Trace
+    ) -> reporting.ServerResult:
+        deadline = started + self.waiting.timeout
+        taken = self._taken(stop, deadline)
+        if taken is not None:
+            return taken
+        key = trace.key = watching.MoveKey(
+            self.server.compute_host or '',
+            self.server.id,
+            self.plan.kind.migration_type,
+            self.tracking.clock.now() - tracking_.CLOCK_SLACK,
+        )
+        error = self._submit(key, trace)
+        if error is not None:
+            taken = None
+            if errors.status_code(error) in BUSY_STATUS_CODES:
+                taken = self._take_over(stop, deadline)
+            return taken or self._refused(error)
+        if not self.waiting.wait:
+            return self._submitted(key, stop)
+        ended = self._follow(key, stop, deadline)
+        if isinstance(ended, reporting.ServerResult):
+            return ended
+        return self._verify(ended, stop, deadline, started)
+
+    def _taken(
+        self, stop: threading.Event, deadline: float
+    ) -> reporting.ServerResult | None:
+        """The row of a server another request moves or moved since the
+        listing, as the plan or the run's watcher saw; None: it is the
+        run's to move.
+        """
+        if not (
+            self.plan.underway
+            or self.tracking.watcher.moved_from(
+                self.server.id, self.server.compute_host or ''
+            )
+        ):
+            return None
+        return self._take_over(stop, deadline)
+
+    def _take_over(
+        self, stop: threading.Event, deadline: float
+    ) -> reporting.ServerResult | None:
+        return others.take_over(
+            self.tracking, self.plan, self.waiting.timeout, stop, deadline
+        )
+
     # 1. Submit.
 
-    def _submit(self, key: watching.MoveKey) -> reporting.ServerResult | None:
-        """Send the move; the row that ends the task if Nova refused it."""
-        sent = judged.send(
-            functools.partial(
-                self._act, self.plan.kind.body(self.plan.target)
-            ),
-            functools.partial(self._move_landed, key),
-            judged.LOOK_FIRST,
-            self.tracking.retry,
-        )
-        return None if sent.error is None else self._refused(sent.error)
-
-    def _act(self, body: dict[str, object]) -> None:
-        migrations.act(
-            self.tracking.compute,
-            self.tracking.clock,
-            self.server.id,
-            body,
-            self.tracking.microversion,
-        )
+    def _submit(
+        self, key: watching.MoveKey, trace: _Trace
+    ) -> BaseException | None:
+        """Send the move; Nova's refusal, if it refused."""
+        try:
+            sent = judged.send(
+                functools.partial(
+                    self.tracking.act,
+                    self.server.id,
+                    self.plan.kind.body(self.plan.target),
+                ),
+                functools.partial(self._move_landed, key),
+                judged.LOOK_FIRST,
+                self.tracking.retry,
+            )
+        except retrying.NovaUnreachable as error:
+            trace.sent = not error.unsent
+            raise
+        trace.sent = True
+        return sent.error
 
     def _read(self) -> model.ServerState:
-        server = listings.read_server(
-            self.tracking.compute, self.server.id, self.tracking.retry
-        )
-        if server is None:
-            raise _Gone
-        return server
+        return self.tracking.read(self.server.id)
 
     def _move_landed(self, key: watching.MoveKey) -> bool:
         server = self._read()
         if server.compute_host != key.host or server.task_state:
             return True
         # A move that already ended (or failed) left its record.
-        found = migrations.records_of(
-            self.tracking.compute, self.server.id, self.tracking.retry
-        )
-        self.tracking.watcher.learn(found)
         return any(
             record.is_of(key.server_id, key.migration_type, key.since)
-            for record in found
+            for record in self.tracking.records_of(self.server.id)
         )
 
     def _submitted(
@@ -195,58 +189,37 @@ class MoveTask:
 
     def _follow(
         self, key: watching.MoveKey, stop: threading.Event, deadline: float
-    ) -> Followed:
-        ended = self._until(key, self.plan.kind.done_statuses, stop, deadline)
+    ) -> tracking_.Followed:
+        until = functools.partial(
+            tracking_.until,
+            self.tracking,
+            self.plan,
+            key,
+            stop=stop,
+            deadline=deadline,
+            timeout=self.waiting.timeout,
+        )
+        ended = until(done=self.plan.kind.done_statuses)
         if (
             isinstance(ended, migrations.Record)
             and self.plan.kind is kinds.COLD
             and self.waiting.confirm
         ):
             self._confirm(stop, deadline)
-            ended = self._until(key, kinds.COLD_CONFIRMED, stop, deadline)
+            ended = until(done=kinds.COLD_CONFIRMED)
         return ended
 
-    def _until(
-        self,
-        key: watching.MoveKey,
-        done: frozenset[str],
-        stop: threading.Event,
-        deadline: float,
-    ) -> Followed:
-        """The record once its status is in ``done``, or the row that
-        ends the task.
-        """
-        record = self.tracking.watcher.wait(key, done, stop, deadline)
-        if record is not None and record.status in done:
-            return record
-        if record is not None and record.status in kinds.FAILED_STATUSES:
-            reason = judging.failure_reason(
-                self.tracking.compute, self.tracking.retry, self.plan
-            )
-            where = self._read().hypervisor_hostname or key.host
-            return self._row(
-                reporting.FAILED,
-                f'{record.describe()}: {reason}; still on {where}',
-                record=record,
-            )
-        if stop.is_set():
-            return judging.interrupted(self.plan, record)
-        where = record.describe() if record else 'no migration record yet'
-        return self._row(
-            reporting.TIMED_OUT,
-            f'not done after {self.waiting.timeout:g} s ({where})',
-            record=record,
-        )
-
     def _confirm(self, stop: threading.Event, deadline: float) -> None:
-        _caught_up(
+        tracking_.caught_up(
             self._read,
             lambda server: server.status == 'VERIFY_RESIZE',
             stop,
             deadline,
         )
         sent = judged.send(
-            functools.partial(self._act, {'confirmResize': None}),
+            functools.partial(
+                self.tracking.act, self.server.id, {'confirmResize': None}
+            ),
             lambda: self._read().status != 'VERIFY_RESIZE',
             judged.LOOK_FIRST,
             self.tracking.retry,
@@ -269,7 +242,7 @@ class MoveTask:
         shows = functools.partial(
             judging.shows_the_end, self.plan, self.waiting
         )
-        now = _caught_up(self._read, shows, stop, deadline)
+        now = tracking_.caught_up(self._read, shows, stop, deadline)
         if stop.is_set() and not shows(now):
             return judging.interrupted(self.plan, ended)
         return judging.verdict(
@@ -285,9 +258,6 @@ class MoveTask:
         )
 
     def _row(
-        self,
-        status: reporting.Status,
-        details: str,
-        record: migrations.Record | None = None,
+        self, status: reporting.Status, details: str
     ) -> reporting.ServerResult:
-        return judging.row(self.plan, status, details, record=record)
+        return judging.row(self.plan, status, details)

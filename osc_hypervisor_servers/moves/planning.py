@@ -13,7 +13,9 @@
 """Planning a drain: how each server leaves its hypervisor, or why not.
 
 Computed from the listing alone, without I/O, like every plan: the
-dry-run shows exactly what a real run would do.
+dry-run shows exactly what a real run would do. A server another
+request is moving already (a second operator, a killed run's queued
+move) is followed, not moved again.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ class MovePlan:
     note: str = ''
     #: The pre-flight's estimate: fits (on how many hosts), or why not.
     fit: str = ''
+    #: Another request is moving the server already (its task state):
+    #: the run follows that move and sends none of its own.
+    underway: bool = False
+    #: A restore's move: the server is back only on ``target``.
+    back: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,9 +84,13 @@ def plan_move(
     server: model.ServerState, mode: kinds.Mode, target: str | None
 ) -> MovePlan | Staying:
     if server.task_state is not None:
-        return Staying(
-            server, f'{server.status}: task {server.task_state} in progress'
-        )
+        underway = kinds.BY_TASK_STATE.get(server.task_state)
+        if underway is None:
+            return Staying(
+                server,
+                f'{server.status}: task {server.task_state} in progress',
+            )
+        return MovePlan(server, underway, target=target, underway=True)
     kind = _kind_for(server.status, mode)
     if kind is None:
         return Staying(server, _why_not(server.status, mode))

@@ -25,8 +25,10 @@ journal:
   when it runs and by cold migration when it is stopped, to the named
   host, which the scheduler checks; its power state is not changed;
 * anywhere else: someone moved it since; it is left there (``kept``);
-* a task under way, a state no move allows, or a host that cannot take
-  it back: ``skipped``, with the reason.
+* a move under way there (a killed restore's move back, another
+  restore's): followed to its end, not sent again;
+* another task under way, a state no move allows, or a host that cannot
+  take it back: ``skipped``, with the reason.
 
 Compute services follow the same rule: one the run changed, still as the
 run left it, is given back its status of before (a drain's disabled
@@ -164,7 +166,9 @@ def plan_back(
     if problem is not None:
         return planning.Staying(now, f'not moved back: {problem}')
     plan = planning.plan_move(now, 'auto', target=origin)
-    if isinstance(plan, planning.MovePlan) and now.status != entry.status:
+    if not isinstance(plan, planning.MovePlan):
+        return plan
+    note = ''
+    if now.status != entry.status:
         note = f'it was {entry.status} before the run'
-        return dataclasses.replace(plan, note=note)
-    return plan
+    return dataclasses.replace(plan, note=note, back=True)

@@ -41,12 +41,14 @@ from osc_hypervisor_servers.journal import schema
 from osc_hypervisor_servers.journal import store
 from osc_hypervisor_servers.moves import compute_services
 from osc_hypervisor_servers.moves import drain_options
+from osc_hypervisor_servers.moves import endings
 from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import migrations
 from osc_hypervisor_servers.moves import moving
 from osc_hypervisor_servers.moves import packing
 from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.moves import preflight
+from osc_hypervisor_servers.moves import tracking as tracking_
 from osc_hypervisor_servers.moves import undo
 from osc_hypervisor_servers.moves import watching
 from osc_hypervisor_servers.runner import concurrency
@@ -107,36 +109,6 @@ def _refuse_moves_between(
         f'the compute {services} {" and ".join(enabled)} {verb} enabled: '
         f'Nova could move servers from one onto another; give '
         f'--disable-service (or --host)'
-    )
-
-
-def _still_there(report: reporting.Report, dry_run: bool) -> str | None:
-    """The summary of a drain that left servers behind."""
-    staying: dict[str, int] = {}
-    for result in report.results:
-        if not result.status.ok:
-            host = result.server.hypervisor_hostname or ''
-            staying[host] = staying.get(host, 0) + 1
-    if not staying:
-        return None
-    count = sum(staying.values())
-    verb = 'would stay' if dry_run else 'are still'
-    places = ', '.join(f'{n} on {host}' for host, n in sorted(staying.items()))
-    if len(staying) == 1:
-        places = f'on {next(iter(staying))}'
-    return f'{count} of {len(report.results)} servers {verb} {places}'
-
-
-def _not_back(report: reporting.Report, dry_run: bool) -> str | None:
-    """The summary of a restore that left servers away."""
-    away = len(report.results) - report.count(
-        *{result.status for result in report.results if result.status.ok}
-    )
-    if not away:
-        return None
-    verb = 'would not be' if dry_run else 'are not'
-    return (
-        f'{away} of {len(report.results)} servers {verb} back where they were'
     )
 
 
@@ -225,7 +197,7 @@ class _Run:
         services: Iterable[compute_services.SetServiceStatus] = (),
     ) -> execution.Batch:
         """The run's moves, after its clock, its journal and ``services``."""
-        tracking = moving.Tracking(
+        tracking = tracking_.Tracking(
             self.context.compute,
             self.context.retry,
             self.watcher,
@@ -244,7 +216,9 @@ class _Run:
                 if isinstance(plan, planning.Staying)
             ],
             steps=[
-                migrations.LearnNovaTime(self.context.compute, self.clock),
+                migrations.LearnNovaTime(
+                    self.context.compute, self.clock, self.context.retry
+                ),
                 journal,
                 *services,
             ],
@@ -277,49 +251,6 @@ def _disabled(
         for service in found
         if service.status != 'disabled'
     ]
-
-
-def _left_behind(
-    context: invocation.RunContext,
-    options: drain_options.DrainOptions,
-    hypervisors: Sequence[model.Hypervisor],
-    report: reporting.Report,
-) -> reporting.Report:
-    """``report``, with a row for every server Nova lists on the drained
-    ``hypervisors`` now (one that arrived meanwhile, or came back).
-    """
-    rows = {result.server.id: result for result in report.results}
-    hint = (
-        ''
-        if options.disable_service
-        else '; while its compute service is enabled, the scheduler may '
-        'place servers there: drain with --disable-service'
-    )
-    for server in listings.list_servers(
-        context.compute,
-        hypervisors,
-        context.retry,
-        status=options.selection.status,
-        project_id=options.selection.project_id,
-        workers=options.run.reads,
-    ):
-        where = server.hypervisor_hostname
-        row = rows.get(server.id)
-        if row is None:
-            rows[server.id] = reporting.ServerResult(
-                server,
-                judging.ARRIVED,
-                f'on {where} once the drain ended, not before{hint}',
-            )
-        elif row.status.ok:
-            rows[server.id] = dataclasses.replace(
-                row,
-                status=reporting.FAILED,
-                details=f'{row.details}; but on {where} again',
-            )
-    return reporting.Report(
-        reporting.sorted_results(rows.values()), report.interrupted
-    )
 
 
 def _drain_document(
@@ -409,19 +340,56 @@ def drain(
         _disabling(context, options, found),
         options.run.parallel * len(sources),
     )
-    report = ran.report
-    if not (
-        options.run.dry_run or report.interrupted or not options.waiting.wait
-    ):
-        report = _left_behind(context, options, selected.hypervisors, report)
+    ended = _drain_ended(context, options, selected.hypervisors, ran.report)
     return reporting.Outcome(
         selected.hypervisors,
-        report,
+        ended.report,
         wide=True,
         columns=_columns(options.preflight),
         journal=ran.journal.path,
         journal_unrecorded=ran.journal.unrecorded,
-        problem=_still_there(report, options.run.dry_run),
+        problem=ended.problem,
+    )
+
+
+def _asks_nova_again(
+    run: invocation.RunOptions,
+    waiting: drain_options.Waiting,
+    report: reporting.Report,
+) -> bool:
+    """Whether the moves are over, so that Nova has the last word."""
+    return not (
+        run.dry_run
+        or not waiting.wait
+        or report.interrupted
+        or report.abandoned is not None
+    )
+
+
+def _drain_ended(
+    context: invocation.RunContext,
+    options: drain_options.DrainOptions,
+    hypervisors: Sequence[model.Hypervisor],
+    report: reporting.Report,
+) -> endings.Drained:
+    if not _asks_nova_again(options.run, options.waiting, report):
+        return endings.Drained(
+            report,
+            endings.from_rows(report, back=False, dry_run=options.run.dry_run),
+        )
+    hint = (
+        ''
+        if options.disable_service
+        else '; while its compute service is enabled, the scheduler may '
+        'place servers there: drain with --disable-service'
+    )
+    return endings.drain_census(
+        context,
+        options.selection,
+        hypervisors,
+        report,
+        options.run.reads,
+        hint,
     )
 
 
@@ -650,5 +618,11 @@ def restore(
         columns=_columns(options.preflight),
         journal=ran.journal.path,
         journal_unrecorded=ran.journal.unrecorded,
-        problem=_not_back(ran.report, options.run.dry_run),
+        problem=endings.restore_census(
+            context, plans, ran.report, options.run.reads
+        )
+        if _asks_nova_again(options.run, options.waiting, ran.report)
+        else endings.from_rows(
+            ran.report, back=True, dry_run=options.run.dry_run
+        ),
     )

@@ -67,7 +67,9 @@ class Watcher:
 
     Tasks call :meth:`wait`; one thread polls each host that has a
     waiter every ``interval`` seconds and wakes the waiters. A failed
-    poll is logged and tried again at the next interval.
+    poll is logged (once while it fails alike) and tried again at the
+    next interval; once the run gives up on an unanswering Nova, every
+    waiter raises its NovaUnreachable.
     """
 
     def __init__(
@@ -84,9 +86,11 @@ class Watcher:
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
-        #: What ended the polling thread unexpectedly (a bug), for the
-        #: waiters to raise instead of waiting for nothing.
+        #: What ended the polling thread (a bug, or a run that gave up
+        #: on Nova), for the waiters to raise instead of waiting for
+        #: nothing.
         self._crash: BaseException | None = None
+        self._last_warning = ''
 
     def close(self) -> None:
         with self._changed:
@@ -124,6 +128,8 @@ class Watcher:
     ) -> migrations.Record | None:
         """:meth:`wait`, with the lock held."""
         while True:
+            if isinstance(self._crash, retrying.NovaUnreachable):
+                raise self._crash
             if self._crash is not None:
                 raise RuntimeError('the migration watcher stopped') from (
                     self._crash
@@ -147,6 +153,29 @@ class Watcher:
             for record in found:
                 self._known[record.uuid] = record
             self._changed.notify_all()
+
+    def latest(self, key: MoveKey) -> migrations.Record | None:
+        """The newest record of ``key``'s move seen so far."""
+        with self._changed:
+            return self._latest(key)
+
+    def moved_from(
+        self, server_id: str, host: str
+    ) -> migrations.Record | None:
+        """The newest record seen of a move of ``server_id`` from
+        ``host``: before a task sends its own, another request's.
+        """
+        with self._changed:
+            return max(
+                (
+                    record
+                    for record in self._known.values()
+                    if record.server_id == server_id
+                    and record.source_compute == host
+                ),
+                key=lambda r: (r.created_at, r.id),
+                default=None,
+            )
 
     def _latest(self, key: MoveKey) -> migrations.Record | None:
         ours = [
@@ -194,12 +223,15 @@ class Watcher:
                 changes_since=since.isoformat(),
             )
         except errors.SERVER_ERRORS as error:
-            LOG.warning(
-                'Could not list the migrations of %s: %s',
-                host,
-                errors.error_text(error),
+            warning = (
+                f'Could not list the migrations of {host}: '
+                f'{errors.error_text(error)}'
             )
+            if warning != self._last_warning:
+                LOG.warning('%s', warning)
+            self._last_warning = warning
             return
+        self._last_warning = ''
         newest = max(
             (r.updated_at for r in found if r.updated_at is not None),
             default=None,

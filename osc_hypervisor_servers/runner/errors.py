@@ -45,7 +45,10 @@ def status_code(error: BaseException) -> int | None:
 
 
 def error_text(error: BaseException) -> str:
+    """An error, in one line: Nova's 500s add the exception's class on a
+    line of its own.
+    """
+    text = str(error)
     if isinstance(error, sdk_exceptions.HttpException):
-        reason = error.details or error.message
-        return f'HTTP {error.status_code}: {reason}'
-    return str(error)
+        text = f'HTTP {error.status_code}: {error.details or error.message}'
+    return ' '.join(text.split())

@@ -18,7 +18,9 @@ work, the rows of servers that need none, and the steps the run takes
 outside its tasks (write the journal, disable a compute service). A dry
 run says what each step and task would do and calls nothing; a real run
 performs the steps in order, runs the tasks, then lets each step
-conclude (record the results), even after Ctrl-C.
+conclude (record the results), even after Ctrl-C. A run that gave up on
+a cloud answering nothing (:class:`.retrying.NovaUnreachable`) reports
+it (``Report.abandoned``): its steps conclude all the same.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import typing
 from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.runner import pool
 from osc_hypervisor_servers.runner import reporting
+from osc_hypervisor_servers.runner import retrying
 
 
 class Step(typing.Protocol):
@@ -79,15 +82,40 @@ def carry_out(
     """Preview ``batch`` (``options.dry_run``), or run it."""
     if options.dry_run:
         return preview(batch, context.notify)
-    for step in batch.steps:
-        step.perform()
-    report = pool.run_tasks(
-        batch.tasks,
-        options.parallel,
-        lane=batch.lane,
-        progress=context.progress,
-        settled=batch.settled,
-    )
-    for step in batch.steps:
+    performed: list[Step] = []
+    try:
+        for step in batch.steps:
+            step.perform()
+            performed.append(step)
+    except retrying.NovaUnreachable as error:
+        report = _not_started(batch, str(error))
+    else:
+        report = pool.run_tasks(
+            batch.tasks,
+            options.parallel,
+            lane=batch.lane,
+            progress=context.progress,
+            settled=batch.settled,
+        )
+        given_up = context.retry.given_up()
+        if given_up is not None:
+            report = dataclasses.replace(report, abandoned=given_up)
+    for step in performed:
         step.conclude(report)
     return report
+
+
+def _not_started(batch: Batch, why: str) -> reporting.Report:
+    """The report of a run whose steps could not all be taken."""
+    return reporting.Report(
+        reporting.sorted_results(
+            [
+                reporting.ServerResult(
+                    task.server, reporting.NOT_ATTEMPTED, f'not started: {why}'
+                )
+                for task in batch.tasks
+            ]
+            + list(batch.settled)
+        ),
+        abandoned=why,
+    )

@@ -32,6 +32,9 @@ if typing.TYPE_CHECKING:
 
 #: How long a run waits for each server: its move, or a task under way.
 DEFAULT_TIMEOUT = 1800.0
+#: How long a run keeps trying while the cloud answers nothing at all,
+#: from its last answer.
+DEFAULT_PATIENCE = 300.0
 
 
 @dataclasses.dataclass(frozen=True)

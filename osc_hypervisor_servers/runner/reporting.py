@@ -103,6 +103,8 @@ class Report:
             count = self.count(status)
             if count:
                 summary += f', {count} {status}'
+        if self.abandoned is not None:
+            summary = f'{self.abandoned}: gave up; {summary}'
         return summary
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from collections.abc import Sequence
 import contextlib
+import re
 
 from openstack import exceptions as sdk_exceptions
 from openstack.compute.v2 import _proxy
@@ -38,6 +39,9 @@ from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.runner import concurrency
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import retrying
+
+#: What Nova accepts as hypervisor_hostname_pattern (its query schema).
+PATTERN_SCHEMA = re.compile(r'[a-zA-Z0-9._-]*')
 
 
 def _from_sdk(hypervisor: sdk_hypervisor.Hypervisor) -> model.Hypervisor:
@@ -72,6 +76,10 @@ def _admin_only() -> Iterator[None]:
 def _with_pattern(
     compute: _proxy.Proxy, retry: retrying.RetryPolicy, pattern: str
 ) -> list[model.Hypervisor]:
+    if not PATTERN_SCHEMA.fullmatch(pattern):
+        # Nova refuses such a pattern (400); node names are whatever the
+        # driver reports, so the listing of every hypervisor is asked.
+        return every_hypervisor(compute, retry)
     try:
         return [
             _from_sdk(hypervisor)

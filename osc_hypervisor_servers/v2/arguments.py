@@ -150,7 +150,9 @@ def add_tag(parser: argparse.ArgumentParser, verb: str) -> None:
 
 
 def add_run(parser: argparse.ArgumentParser, parallel_help: str) -> None:
-    """--dry-run and --parallel, which every verb takes."""
+    """--dry-run, --parallel and --unreachable-timeout, which every verb
+    takes.
+    """
     parser.add_argument(
         '--dry-run',
         action='store_true',
@@ -161,6 +163,17 @@ def add_run(parser: argparse.ArgumentParser, parallel_help: str) -> None:
         metavar='<count>',
         type=parallel_count,
         help=parallel_help,
+    )
+    parser.add_argument(
+        '--unreachable-timeout',
+        metavar='<seconds>',
+        type=positive_seconds,
+        default=invocation.DEFAULT_PATIENCE,
+        help='How long the run keeps trying while Nova answers nothing at '
+        'all (connections refused or cut, 502, 503, 504), from its last '
+        'answer; then it stops, says which servers were left in progress '
+        'or not started, and exits 1 (default: '
+        f'{invocation.DEFAULT_PATIENCE:g})',
     )
 
 
@@ -343,14 +356,18 @@ def running(
     def notify(message: str) -> None:
         app.stderr.write(message + '\n')
 
-    with tty.progress_line(
-        sys.stderr,
-        shown=not parsed_args.dry_run,
-        text=tty.moves_line if moves else tty.changes_line,
-    ) as progress:
+    patience = retrying.Reachability(parsed_args.unreachable_timeout, notify)
+    with (
+        _given_up_before_any_change(),
+        tty.progress_line(
+            sys.stderr,
+            shown=not parsed_args.dry_run,
+            text=tty.moves_line if moves else tty.changes_line,
+        ) as progress,
+    ):
         yield invocation.RunContext(
             compute_of(app),
-            retrying.RetryPolicy(),
+            retrying.RetryPolicy(reachability=patience),
             progress=progress,
             notify=notify,
             connect_placement=(
@@ -358,4 +375,20 @@ def running(
             )
             if moves
             else None,
+        )
+
+
+@contextlib.contextmanager
+def _given_up_before_any_change() -> Iterator[None]:
+    """A run that gave up on Nova before its first change (its lookups,
+    listings, pre-flight): a one-line error. Once it changes anything,
+    the verb reports the rows instead.
+    """
+    from osc_hypervisor_servers.runner import retrying
+
+    try:
+        yield
+    except retrying.NovaUnreachable as error:
+        raise exceptions.CommandError(f'{error}; nothing was changed') from (
+            error
         )

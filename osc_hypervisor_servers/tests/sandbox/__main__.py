@@ -54,6 +54,13 @@ def host_option(argument: str) -> str | protocol.Host:
         ) from None
 
 
+def node_option(argument: str) -> tuple[str, str]:
+    host, equals, node = argument.partition('=')
+    if not (host and equals and node):
+        raise argparse.ArgumentTypeError(f'{argument!r}: expected HOST=NODE')
+    return host, node
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=f'python -m {__package__}',
@@ -72,6 +79,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help='hypervisor (compute service) host name, with its size '
         "(default: FakeDriver's, 1000 vCPUs, 800000 MiB, 600000 GiB); "
         'repeat for several',
+    )
+    parser.add_argument(
+        '--node',
+        dest='nodes',
+        action='append',
+        default=[],
+        type=node_option,
+        metavar='HOST=NODE',
+        help="the node (hypervisor) name HOST's compute reports "
+        '(default: the host name); repeat for several',
     )
     parser.add_argument(
         '--servers-per-host',
@@ -248,6 +265,7 @@ def serve(
         },
         identity_url,
         keystone.internal_url,
+        dict(args.nodes),
     )
     nova.setUp()
     projects = keystone.wait_ready()['projects']

@@ -66,6 +66,9 @@ class NovaSandbox:
     listing returns per page; nova's default is 1000), so that pagination
     shows with a few servers.  The allocation ratios are nova's options
     of those names (None: nova's initial ratios, 4.0, 1.0 and 1.0).
+    ``nodes`` names the node (hypervisor) of a host, by host: FakeDriver
+    reports the host's name unless told otherwise, and real drivers
+    report whatever they like (``rx(1)+[a]``, say).
     ``start()`` spawns ``python -m`` this package and waits for its ready
     line, which the properties below read.  ``stop()`` (or leaving the
     ``with`` block) sends SIGTERM and waits for the child to exit.  Each
@@ -82,6 +85,7 @@ class NovaSandbox:
         cpu_allocation_ratio: float | None = None,
         ram_allocation_ratio: float | None = None,
         disk_allocation_ratio: float | None = None,
+        nodes: dict[str, str] | None = None,
         port: int = 0,
         state_dir: str | None = None,
         start_timeout: float = 300,
@@ -103,6 +107,8 @@ class NovaSandbox:
                 self._arguments += [option, str(ratio)]
         for host in hosts:
             self._arguments += ['--host', protocol.host_argument(host)]
+        for host, node in (nodes or {}).items():
+            self._arguments += ['--node', f'{host}={node}']
         self._own_state_dir = state_dir is None
         self.state_dir = state_dir
         self.start_timeout = start_timeout
@@ -413,10 +419,10 @@ class NovaSandbox:
 
         ``{"total": n, "reads": n, "writes": n, "by_method": {"GET": n,
         ...}, "by_resource": {"GET os-migrations": n, ...},
-        "faulted_503": n, "dropped": n}``; faulted and dropped requests
-        count in the totals too.  ``service`` is ``compute``,
-        ``identity`` or ``placement``: a token request to identity is no
-        nova write.
+        "faulted_503": n, "dropped": n, "cut_while_down": n}``; faulted,
+        dropped and cut requests count in the totals too.  ``service`` is
+        ``compute``, ``identity`` or ``placement``: a token request to
+        identity is no nova write.
         """
         stats: dict[str, Any] = self._control('GET', 'stats')[service]
         return stats
@@ -456,6 +462,14 @@ class NovaSandbox:
                 'services': list(services),
             },
         )
+
+    def set_down(self, services: Iterable[str] = ()) -> None:
+        """Make ``services`` answer nothing (every request to them is cut
+        before they see it, version documents included); no argument:
+        every service answers again.  The sandbox's own calls and the
+        services' calls to keystone go on.
+        """
+        self._control('PUT', 'down', {'services': list(services)})
 
     def restart_compute(self, host: str) -> None:
         """Restart the compute service of ``host`` (a repaired host: it

@@ -115,6 +115,8 @@ class SizedFakeDriver(fake.FakeDriver):  # type: ignore[misc]
     """
 
     sizes: dict[str, protocol.Host] = {}
+    #: The node name of a host, when it is not the host's name.
+    nodes: dict[str, str] = {}
     move_seconds = 0.0
 
     def __init__(self, virtapi: Any, read_only: bool = False) -> None:
@@ -125,6 +127,11 @@ class SizedFakeDriver(fake.FakeDriver):  # type: ignore[misc]
             self.memory_mb = self.size.memory_mb
             self.local_gb = self.size.disk_gb
         super().__init__(virtapi, read_only)
+
+    def init_host(self, host: str) -> None:
+        super().init_host(host)
+        if host in self.nodes:
+            self._set_nodes([self.nodes[host]])
 
     def update_provider_tree(
         self, provider_tree: Any, nodename: str, allocations: Any = None
@@ -176,7 +183,8 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
     ``allocation_ratios`` sets nova's options of those names (e.g.
     ``cpu_allocation_ratio``).  ``identity_url`` and
     ``identity_internal_url`` are keystone's public and internal
-    endpoints.
+    endpoints; ``nodes`` the node name of a host, by host, when it is not
+    the host's name.
     """
 
     # _create_databases sets up the databases, not the harness.
@@ -196,12 +204,14 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         allocation_ratios: dict[str, float],
         identity_url: str,
         identity_internal_url: str,
+        nodes: dict[str, str],
     ) -> None:
         super().__init__()
         self.hosts = [protocol.host_name(host) for host in hosts]
         SizedFakeDriver.sizes = {
             host.name: host for host in hosts if not isinstance(host, str)
         }
+        SizedFakeDriver.nodes = nodes
         self.state_dir = state_dir
         self.max_limit = max_limit
         self.allocation_ratios = allocation_ratios

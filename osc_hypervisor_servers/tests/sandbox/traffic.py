@@ -31,7 +31,10 @@ On its way it:
   dropped: the service handles it (the change happens), then its socket
   is shut down before any byte of the response, as a failing proxy
   would.  Version documents are never faulted, so that clients can
-  always negotiate a version.
+  always negotiate a version;
+- is cut unread while its service is *down* (``PUT down``): the socket
+  is shut down before the service sees the request, as when nova-api
+  is stopped behind its address.
 
 The services' own calls to keystone (``auth_token``) and the sandbox's
 own tokens use keystone's internal endpoint, which bypasses all this.
@@ -150,6 +153,8 @@ class TrafficControl:
         self.error_rate = self.drop_rate = 0.0
         self.faulted_methods: frozenset[str] | None = None
         self.faulted_services: frozenset[str] = frozenset()
+        #: Services that answer nothing: their requests are cut unread.
+        self.down: frozenset[str] = frozenset()
 
     def __call__(
         self, environ: wsgi.Environ, start_response: wsgi.StartResponse
@@ -182,8 +187,12 @@ class TrafficControl:
                     fault = 'faulted_503'
                 elif draw < self.error_rate + self.drop_rate:
                     fault = 'dropped'
+            if name in self.down:
+                fault = 'down'
             if fault:
                 counts[fault] += 1
+        if fault == 'down':
+            return self.cut(environ, start_response)
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         if fault == 'faulted_503':
@@ -212,6 +221,12 @@ class TrafficControl:
 
         for _chunk in app(environ, discard_response):
             pass
+        return self.cut(environ, start_response)
+
+    def cut(
+        self, environ: wsgi.Environ, start_response: wsgi.StartResponse
+    ) -> list[bytes]:
+        """Close the request's connection before any byte of an answer."""
         # waitress exposes its channel only through this bound method.
         channel = environ['waitress.client_disconnected'].__self__
         channel.socket.shutdown(socket.SHUT_RDWR)
@@ -239,6 +254,7 @@ class TrafficControl:
                 },
                 'faulted_503': service.get('faulted_503', 0),
                 'dropped': service.get('dropped', 0),
+                'cut_while_down': service.get('down', 0),
             }
             for name, service in counts.items()
         }
@@ -297,6 +313,12 @@ class TrafficControl:
                     body['methods'],
                     body['services'],
                 )
+            elif (method, name) == ('PUT', 'down'):
+                down = frozenset(body['services'])
+                if down - self.services.keys():
+                    raise ValueError(f'no such service: {sorted(down)}')
+                with self.lock:
+                    self.down = down
             elif (method, name) == ('POST', 'boot'):
                 batches = [protocol.Boot(**batch) for batch in body['batches']]
                 answer = {'servers': self.cloud.boot(batches)}

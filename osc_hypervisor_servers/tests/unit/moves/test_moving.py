@@ -25,7 +25,9 @@ from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
 from osc_hypervisor_servers.moves import moving
 from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.moves import tracking
 from osc_hypervisor_servers.runner import reporting
+from osc_hypervisor_servers.runner import retrying
 from osc_hypervisor_servers.tests.unit import fakes
 
 T0 = fakes.NOVA_NOW
@@ -34,12 +36,21 @@ T0 = fakes.NOVA_NOW
 class FakeWatcher:
     """Answers each wait with the next record of ``records``."""
 
-    def __init__(self, *records):
+    def __init__(self, *records, moved_from=None):
         self.records = list(records)
         self.waits = []
         self.learnt = []
         #: Called as the last record is answered.
         self.last = lambda: None
+        #: What the watcher saw of a move from the server's host.
+        self.seen = moved_from
+        self.answered = None
+
+    def moved_from(self, server_id, host):
+        return self.seen
+
+    def latest(self, key):
+        return self.answered
 
     def wait(self, key, until, stop, deadline):
         self.waits.append((key.host, key.migration_type, until))
@@ -47,7 +58,8 @@ class FakeWatcher:
             return None
         if len(self.records) == 1:
             self.last()
-        return self.records.pop(0)
+        self.answered = self.records.pop(0)
+        return self.answered
 
     def learn(self, records):
         self.learnt.extend(records)
@@ -63,7 +75,7 @@ def cold(number, status):
     return live(number, status, migration_type='migration')
 
 
-class TestMoveTask(fakes.ComputeTestCase):
+class MoveTaskTestCase(fakes.ComputeTestCase):
     def setUp(self):
         super().setUp()
         self.where(self.server_on('src-7', 'ACTIVE'))
@@ -89,7 +101,7 @@ class TestMoveTask(fakes.ComputeTestCase):
                 note='it was PAUSED before the run',
             ),
             drain_options.Waiting(**waiting),
-            moving.Tracking(
+            tracking.Tracking(
                 self.compute, self.retry, watcher, self.clock, '2.100'
             ),
         )
@@ -98,6 +110,8 @@ class TestMoveTask(fakes.ComputeTestCase):
     def posts(self):
         return [call.kwargs['json'] for call in self.compute.post.mock_calls]
 
+
+class TestMoveTask(MoveTaskTestCase):
     def test_live_migration_that_completed(self):
         self.where(self.server_on('dst-1', 'ACTIVE'))
         result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
@@ -232,7 +246,7 @@ class TestMoveTask(fakes.ComputeTestCase):
 
     def test_judged_once_the_server_shows_the_confirmation(self):
         self.useFixture(
-            fixtures.MockPatchObject(moving, '_READ_PAUSE_SECONDS', 0)
+            fixtures.MockPatchObject(tracking, '_READ_PAUSE_SECONDS', 0)
         )
         # Nova saves the record's "confirmed" before the server's state.
         lagging = self.server_on('dst-1', 'VERIFY_RESIZE')
@@ -249,7 +263,7 @@ class TestMoveTask(fakes.ComputeTestCase):
 
     def test_judged_once_the_server_awaits_the_confirmation(self):
         self.useFixture(
-            fixtures.MockPatchObject(moving, '_READ_PAUSE_SECONDS', 0)
+            fixtures.MockPatchObject(tracking, '_READ_PAUSE_SECONDS', 0)
         )
         self.where(
             self.server_on('dst-1', 'SHUTOFF', task_state='resize_finish'),
@@ -266,7 +280,7 @@ class TestMoveTask(fakes.ComputeTestCase):
 
     def test_a_server_that_never_shows_the_end_is_failed(self):
         self.useFixture(
-            fixtures.MockPatchObject(moving, 'CATCH_UP_SECONDS', 0)
+            fixtures.MockPatchObject(tracking, 'CATCH_UP_SECONDS', 0)
         )
         self.where(self.server_on('dst-1', 'VERIFY_RESIZE'))
         result = self.run_task(
@@ -404,7 +418,7 @@ class TestMoveTask(fakes.ComputeTestCase):
         self.nova.reads.clear()
         result = self.run_task(kinds.LIVE, FakeWatcher())
         self.assertEqual(
-            (reporting.FAILED, 'the server no longer exists'),
+            (reporting.GONE, 'the server no longer exists'),
             (result.status, result.details),
         )
 
@@ -412,7 +426,7 @@ class TestMoveTask(fakes.ComputeTestCase):
         self.nova.reads.clear()
         result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
         self.assertEqual(
-            (reporting.FAILED, 'the server no longer exists'),
+            (reporting.GONE, 'the server no longer exists'),
             (result.status, result.details),
         )
 
@@ -432,4 +446,184 @@ class TestRows(testtools.TestCase):
         self.assertEqual(judging.WOULD_EVACUATE, evacuating.status)
         self.assertEqual(
             'evacuation to a host the scheduler picks', evacuating.details
+        )
+
+
+class TestAnotherRequest(MoveTaskTestCase):
+    """A server another request moves: followed, never moved again."""
+
+    def run_plan(self, watcher, **plan):
+        task = moving.MoveTask(
+            planning.MovePlan(
+                fakes.server_state('s1', hypervisor='src-7'),
+                plan.pop('kind', kinds.LIVE),
+                **plan,
+            ),
+            drain_options.Waiting(),
+            tracking.Tracking(
+                self.compute, self.retry, watcher, self.clock, '2.100'
+            ),
+        )
+        return task.run(threading.Event())
+
+    def records(self, *records):
+        self.compute.migrations.return_value = list(records)
+
+    def test_refused_for_its_task_state_then_followed(self):
+        self.compute.post.return_value = fakes.json_response(
+            {'conflictingRequest': {'message': 'task_state migrating'}}, 409
+        )
+        self.where(
+            self.server_on('src-7', 'MIGRATING', task_state='migrating'),
+            self.server_on('dst-1', 'ACTIVE'),
+        )
+        self.records(fakes.sdk_record(8, 'running', server_id='s1'))
+        watcher = FakeWatcher(live(8, 'completed', server_id='s1'))
+        result = self.run_plan(watcher)
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(
+            'live migration by another request (migration 8 completed), '
+            'to dst-1',
+            result.details,
+        )
+        self.assertEqual(
+            ('dst-1', '8'),
+            (result.columns['Destination'], result.columns['Migration']),
+        )
+        # One move sent, Nova's refusal; none again.
+        self.assertEqual(1, len(self.posts()))
+
+    def test_a_race_answered_500_is_followed_too(self):
+        self.compute.post.return_value = fakes.json_response(
+            {'computeFault': {'message': 'UnexpectedTaskStateError'}}, 500
+        )
+        self.where(
+            self.server_on('src-7', 'MIGRATING', task_state='migrating'),
+            self.server_on('dst-1', 'ACTIVE'),
+        )
+        self.records(fakes.sdk_record(8, 'running', server_id='s1'))
+        result = self.run_plan(
+            FakeWatcher(live(8, 'completed', server_id='s1'))
+        )
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+
+    def test_a_refusal_of_a_server_that_is_not_busy_is_failed(self):
+        self.compute.post.return_value = fakes.json_response(
+            {'conflictingRequest': {'message': 'locked'}}, 409
+        )
+        result = self.run_plan(FakeWatcher())
+        self.assertEqual(reporting.FAILED, result.status)
+        self.assertIn('HTTP 409', result.details)
+
+    def test_moved_since_the_listing_is_not_moved_again(self):
+        moved = fakes.sdk_record(9, 'completed', server_id='s1', dest='dst-2')
+        self.where(self.server_on('dst-2', 'ACTIVE'))
+        self.records(moved)
+        watcher = FakeWatcher(moved_from=migrations.Record.from_sdk(moved))
+        result = self.run_plan(watcher)
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertIn('by another request (migration 9', result.details)
+        self.assertEqual([], self.posts())
+
+    def test_an_old_record_of_a_server_still_there_lets_the_run_move_it(self):
+        old = live(3, 'completed', server_id='s1')
+        self.where(
+            self.server_on('src-7', 'ACTIVE'),
+            self.server_on('dst-1', 'ACTIVE'),
+        )
+        result = self.run_plan(
+            FakeWatcher(live(5, 'completed'), moved_from=old)
+        )
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(1, len(self.posts()))
+
+    def test_a_move_under_way_when_planned_is_followed(self):
+        self.where(
+            self.server_on('src-7', 'MIGRATING', task_state='migrating'),
+            self.server_on('dst-1', 'ACTIVE'),
+        )
+        self.records(fakes.sdk_record(8, 'queued', server_id='s1'))
+        result = self.run_plan(
+            FakeWatcher(live(8, 'completed', server_id='s1')), underway=True
+        )
+        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual([], self.posts())
+
+    def test_another_move_that_failed_is_said_to_be_anothers(self):
+        self.compute.server_actions.return_value = []
+        self.where(
+            self.server_on('src-7', 'MIGRATING', task_state='migrating'),
+            self.server_on('src-7', 'ACTIVE'),
+        )
+        self.records(fakes.sdk_record(8, 'running', server_id='s1'))
+        result = self.run_plan(
+            FakeWatcher(live(8, 'error', server_id='s1')), underway=True
+        )
+        self.assertEqual(
+            (
+                reporting.FAILED,
+                'live migration by another request: migration 8 error: '
+                'Nova recorded no reason; still on src-7',
+            ),
+            (result.status, result.details),
+        )
+        self.assertEqual([], self.posts())
+
+    def test_a_restore_whose_server_another_request_took_elsewhere(self):
+        self.where(
+            self.server_on('src-7', 'MIGRATING', task_state='migrating'),
+            self.server_on('dst-3', 'ACTIVE'),
+        )
+        self.records(fakes.sdk_record(8, 'running', server_id='s1'))
+        result = self.run_plan(
+            FakeWatcher(live(8, 'completed', server_id='s1')),
+            underway=True,
+            target='dst-1',
+            back=True,
+        )
+        self.assertEqual(judging.KEPT, result.status, result.details)
+        self.assertIn(
+            'kept: moved to dst-3 by another request', result.details
+        )
+
+    def test_another_task_is_not_a_move(self):
+        self.where(
+            self.server_on('src-7', 'ACTIVE', task_state='image_snapshot')
+        )
+        self.compute.post.return_value = fakes.json_response({}, 409)
+        result = self.run_plan(FakeWatcher())
+        self.assertEqual(
+            (reporting.SKIPPED, 'ACTIVE: task image_snapshot in progress'),
+            (result.status, result.details),
+        )
+
+
+class TestNovaUnreachable(MoveTaskTestCase):
+    def test_not_started_when_the_run_gave_up_before(self):
+        self.compute.post.side_effect = retrying.NovaUnreachable(
+            'Nova did not answer for 300 s', unsent=True
+        )
+        result = self.run_task(kinds.LIVE, FakeWatcher())
+        self.assertEqual(
+            (
+                reporting.NOT_ATTEMPTED,
+                'not started: Nova did not answer for 300 s',
+            ),
+            (result.status, result.details),
+        )
+
+    def test_in_progress_when_it_gave_up_while_following(self):
+        class GivingUp(FakeWatcher):
+            def wait(self, key, until, stop, deadline):
+                self.answered = live(5, 'running')
+                raise retrying.NovaUnreachable('Nova did not answer for 300 s')
+
+        result = self.run_task(kinds.LIVE, GivingUp())
+        self.assertEqual(
+            (
+                judging.IN_PROGRESS,
+                'Nova did not answer for 300 s; Nova goes on with the move '
+                '(migration 5 running)',
+            ),
+            (result.status, result.details),
         )

@@ -73,8 +73,18 @@ class TestPlanMove(testtools.TestCase):
         self.assertIsNone(kind_of('SUSPENDED', 'evacuate'))
 
     def test_a_task_under_way_is_never_touched(self):
-        busy = plan('ACTIVE', 'auto', task_state='migrating')
-        self.assertEqual('ACTIVE: task migrating in progress', busy.reason)
+        busy = plan('ACTIVE', 'auto', task_state='powering-off')
+        self.assertEqual('ACTIVE: task powering-off in progress', busy.reason)
+
+    def test_a_move_under_way_is_followed(self):
+        for task_state, kind in (
+            ('migrating', kinds.LIVE),
+            ('resize_migrating', kinds.COLD),
+            ('rebuild_spawning', kinds.EVACUATE),
+        ):
+            moving = plan('ACTIVE', 'live', task_state=task_state)
+            self.assertIsInstance(moving, planning.MovePlan)
+            self.assertEqual((kind, True), (moving.kind, moving.underway))
 
     def test_target(self):
         self.assertEqual(

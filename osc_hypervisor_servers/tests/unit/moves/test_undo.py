@@ -65,8 +65,25 @@ class TestPlanBack(testtools.TestCase):
     def test_where_the_drain_put_it_it_goes_back(self):
         plan = undo.plan_back(entry(), now_on('compute-3'), 'compute-3', UP)
         self.assertEqual(
-            planning.MovePlan(now_on('compute-3'), kinds.LIVE, 'compute-7'),
+            planning.MovePlan(
+                now_on('compute-3'), kinds.LIVE, 'compute-7', back=True
+            ),
             plan,
+        )
+
+    def test_a_move_back_under_way_is_followed(self):
+        # A killed restore's move back, still going on in Nova.
+        plan = moving(
+            undo.plan_back(
+                entry(),
+                now_on('compute-3', task_state='migrating'),
+                'compute-3',
+                UP,
+            )
+        )
+        self.assertEqual(
+            (kinds.LIVE, 'compute-7', True, True),
+            (plan.kind, plan.target, plan.underway, plan.back),
         )
 
     def test_a_server_of_another_project_stays(self):
@@ -101,7 +118,7 @@ class TestPlanBack(testtools.TestCase):
         never = undo.plan_back(entry(None), now_on('compute-5'), None, UP)
         busy = undo.plan_back(
             entry(),
-            now_on('compute-3', task_state='migrating'),
+            now_on('compute-3', task_state='image_snapshot'),
             'compute-3',
             UP,
         )
@@ -111,7 +128,7 @@ class TestPlanBack(testtools.TestCase):
                 (reporting.UNCHANGED, 'already on compute-7'),
                 (judging.KEPT, 'kept: now on compute-5, moved since the run'),
                 (judging.KEPT, 'kept: now on compute-5, not moved by the run'),
-                (reporting.SKIPPED, 'ACTIVE: task migrating in progress'),
+                (reporting.SKIPPED, 'ACTIVE: task image_snapshot in progress'),
             ],
             [staying(plan) for plan in (gone, back, moved, never, busy)],
         )

@@ -12,12 +12,14 @@
 
 import dataclasses
 
+from keystoneauth1 import exceptions as ksa_exceptions
 import testtools
 
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.runner import execution
 from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.runner import reporting
+from osc_hypervisor_servers.runner import retrying
 from osc_hypervisor_servers.tests.unit import fakes
 
 
@@ -100,3 +102,46 @@ class TestCarryOut(testtools.TestCase):
         )
         self.assertEqual([], self.notices)
         self.assertTrue(report.succeeded)
+
+    def test_a_step_that_finds_nova_unreachable_starts_no_task(self):
+        class Unanswered(Step):
+            def perform(self):
+                raise retrying.NovaUnreachable('Nova did not answer for 5 s')
+
+        batch = dataclasses.replace(
+            self.batch,
+            steps=[Step('journal', self.log), Unanswered('service', [])],
+        )
+        report = execution.carry_out(
+            batch, invocation.RunOptions(), self.context
+        )
+        # The journal records the rows; no task ran.
+        self.assertEqual(['perform journal', 'conclude journal (2)'], self.log)
+        self.assertEqual('Nova did not answer for 5 s', report.abandoned)
+        self.assertEqual(
+            [
+                ('s1', 'unchanged', ''),
+                (
+                    's2',
+                    'not attempted',
+                    'not started: Nova did not answer for 5 s',
+                ),
+            ],
+            [(r.server.id, str(r.status), r.details) for r in report.results],
+        )
+
+    def test_a_run_that_gave_up_on_nova_says_so(self):
+        reach = retrying.Reachability(0, self.notices.append)
+        reach.give_up(ksa_exceptions.ConnectFailure('refused'))
+        context = dataclasses.replace(
+            self.context,
+            retry=dataclasses.replace(self.context.retry, reachability=reach),
+        )
+        report = execution.carry_out(
+            self.batch, invocation.RunOptions(), context
+        )
+        self.assertEqual(
+            'Nova did not answer for 0 s (connection refused or cut)',
+            report.abandoned,
+        )
+        self.assertIn('conclude journal (2)', self.log)

@@ -202,3 +202,16 @@ class TestReport(testtools.TestCase):
             'HTTP 409: locked',
             errors.error_text(fakes.http_error(409, 'locked')),
         )
+
+    def test_error_text_is_one_line(self):
+        self.assertEqual(
+            'HTTP 500: Unexpected API Error. '
+            "<class 'nova.exception.UnexpectedTaskStateError'>",
+            errors.error_text(
+                fakes.http_error(
+                    500,
+                    'Unexpected API Error.\n'
+                    "<class 'nova.exception.UnexpectedTaskStateError'>\n",
+                )
+            ),
+        )

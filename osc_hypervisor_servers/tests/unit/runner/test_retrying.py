@@ -106,3 +106,99 @@ class TestRetryPolicy(testtools.TestCase):
         self.assertIsNone(
             retrying.retry_after_seconds(ksa_exceptions.ConnectFailure('x'))
         )
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class TestReachability(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.clock = FakeClock()
+        self.told: list[str] = []
+        self.reach = retrying.Reachability(
+            60, self.told.append, clock=self.clock
+        )
+        self.policy = retrying.RetryPolicy(
+            attempts=3,
+            initial_delay=1,
+            max_delay=10,
+            sleep=self.clock.sleep,
+            reachability=self.reach,
+        )
+        self.refused = ksa_exceptions.ConnectFailure('Connection refused')
+
+    def test_an_outage_is_waited_out_to_the_patience_then_given_up(self):
+        function = mock.Mock(side_effect=self.refused)
+        error = self.assertRaises(
+            retrying.NovaUnreachable, self.policy.call, function
+        )
+        self.assertFalse(error.unsent)
+        self.assertEqual(
+            'Nova did not answer for 60 s (connection refused or cut)',
+            str(error),
+        )
+        self.assertGreater(function.call_count, 3)
+        # Its tries end with the patience, not long after it.
+        self.assertLessEqual(self.clock.now, 1000 + 60 + 1)
+        self.assertEqual(
+            [
+                'Nova does not answer (connection refused or cut): trying again '
+                'for up to 60 s from its last answer'
+            ],
+            self.told,
+        )
+        self.assertIn('Nova did not answer', self.policy.given_up() or '')
+        # Once given up, no call is sent at all.
+        later = mock.Mock()
+        error = self.assertRaises(
+            retrying.NovaUnreachable, self.policy.call, later
+        )
+        self.assertTrue(error.unsent)
+        later.assert_not_called()
+
+    def test_a_cloud_that_comes_back(self):
+        function = mock.Mock(side_effect=[self.refused] * 6 + ['done'])
+        self.assertEqual('done', self.policy.call(function))
+        self.assertEqual(
+            [
+                'Nova does not answer (connection refused or cut): trying again '
+                'for up to 60 s from its last answer',
+                'Nova answers again',
+            ],
+            self.told,
+        )
+        self.assertIsNone(self.policy.given_up())
+
+    def test_a_call_that_fails_while_others_get_answers_fails(self):
+        def unavailable_while_others_answer():
+            self.reach.answered()
+            raise fakes.http_error(503)
+
+        function = mock.Mock(side_effect=unavailable_while_others_answer)
+        self.assertRaises(
+            sdk_exceptions.HttpException, self.policy.call, function
+        )
+        self.assertEqual(3, function.call_count)
+        self.assertEqual([], self.told)
+
+    def test_faults_within_the_attempts_say_nothing(self):
+        function = mock.Mock(side_effect=[self.refused, 'done'])
+        self.assertEqual('done', self.policy.call(function))
+        self.assertEqual([], self.told)
+
+    def test_an_error_answer_is_an_answer(self):
+        self.reach.silent(self.refused)
+        other = mock.Mock(side_effect=fakes.http_error(409))
+        self.assertRaises(
+            sdk_exceptions.ConflictException, self.policy.call, other
+        )
+        self.assertEqual('Nova answers again', self.told[-1])

@@ -63,6 +63,19 @@ class TestResolve(fakes.ComputeTestCase):
             microversion='2.53',
         )
 
+    def test_a_name_nova_refuses_as_a_pattern_is_found_in_the_listing(self):
+        # Node names are the driver's; Nova's pattern takes
+        # [a-zA-Z0-9-._] only (400 otherwise).
+        odd = fakes.make_hypervisor('rx(1)+[a]', host='rx-1')
+        self.compute.hypervisors.side_effect = fakes.hypervisor_listing(
+            HYPERVISOR_1, odd
+        )
+        (found,) = self.resolve(['rx(1)+[a]'])
+        self.assertEqual(('rx(1)+[a]', 'rx-1'), (found.name, found.host))
+        self.compute.hypervisors.assert_called_once_with(
+            details=True, microversion='2.53'
+        )
+
     def test_longer_name(self):
         self.compute.hypervisors.return_value = [HYPERVISOR_10]
         found = self.resolve(['compute-10'])
