@@ -113,12 +113,18 @@ def _contents(path: str) -> bytes:
     descriptor = os.open(
         path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     )
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode):
         os.close(descriptor)
         errors.refuse(f'Journal {path} is not a regular file')
     with os.fdopen(descriptor, 'rb') as journal_file:
-        contents = journal_file.read(MAX_JOURNAL_BYTES + 1)
-    if len(contents) > MAX_JOURNAL_BYTES:
+        # The size, then at most one byte more: it may grow meanwhile.
+        contents = b''
+        if status.st_size <= MAX_JOURNAL_BYTES:
+            contents = journal_file.read(MAX_JOURNAL_BYTES + 1)
+    if status.st_size > MAX_JOURNAL_BYTES or (
+        len(contents) > MAX_JOURNAL_BYTES
+    ):
         errors.refuse(
             f'Journal {path} is larger than {MAX_JOURNAL_BYTES >> 20} MiB, '
             f'the most a journal is read'

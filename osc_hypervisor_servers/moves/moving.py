@@ -128,7 +128,9 @@ class MoveTask:
         if not (
             self.plan.underway
             or self.tracking.watcher.moved_from(
-                self.server.id, self.server.compute_host or ''
+                self.server.id,
+                self.server.compute_host or '',
+                self.tracking.clock.now(),
             )
         ):
             return None

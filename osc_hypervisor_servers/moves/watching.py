@@ -60,6 +60,8 @@ class _Host:
 
     since: datetime.datetime
     waiters: int = 0
+    #: Whether a poll of it has answered yet.
+    polled: bool = False
 
 
 class Watcher:
@@ -91,6 +93,8 @@ class Watcher:
         #: nothing.
         self._crash: BaseException | None = None
         self._last_warning = ''
+        # First polls of a host, made by the tasks that need them.
+        self._priming = threading.Lock()
 
     def close(self) -> None:
         with self._changed:
@@ -160,11 +164,21 @@ class Watcher:
             return self._latest(key)
 
     def moved_from(
-        self, server_id: str, host: str
+        self, server_id: str, host: str, since: datetime.datetime
     ) -> migrations.Record | None:
         """The newest record seen of a move of ``server_id`` from
         ``host``: before a task sends its own, another request's.
+
+        ``since`` is when the task started: a host not polled yet is
+        polled first, from OVERLAP before it, so that the first tasks of
+        a host know of another request's moves as well as the others.
         """
+        with self._priming:
+            with self._changed:
+                watched = self._hosts.setdefault(host, _Host(since - OVERLAP))
+                first = not watched.polled
+            if first:
+                self._poll(host, watched.since)
         with self._changed:
             return max(
                 (
@@ -239,7 +253,8 @@ class Watcher:
         with self._changed:
             for record in found:
                 self._known[record.uuid] = record
+            watched = self._hosts[host]
+            watched.polled = True
             if newest is not None:
-                watched = self._hosts[host]
                 watched.since = max(watched.since, newest - OVERLAP)
             self._changed.notify_all()

@@ -336,6 +336,14 @@ class TestRead(testtools.TestCase):
         path = self.write(b' ' * 101)
         self.assertIn('larger than', self.refused(path))
 
+    def test_too_large_is_refused_before_it_is_read(self):
+        path = self.write(b'')
+        os.truncate(path, store.MAX_JOURNAL_BYTES + 1)
+        self.useFixture(
+            fixtures.MockPatch('os.fdopen', side_effect=AssertionError('read'))
+        )
+        self.assertIn('larger than 128 MiB', self.refused(path))
+
     def test_nested_too_deeply(self):
         path = self.write(b'[' * 100_000 + b']' * 100_000)
         self.assertIn('nested too deeply', self.refused(path))

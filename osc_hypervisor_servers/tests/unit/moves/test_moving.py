@@ -46,7 +46,7 @@ class FakeWatcher:
         self.seen = moved_from
         self.answered = None
 
-    def moved_from(self, server_id, host):
+    def moved_from(self, server_id, host, since):
         return self.seen
 
     def latest(self, key):

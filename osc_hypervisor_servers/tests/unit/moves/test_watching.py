@@ -15,10 +15,12 @@ import datetime
 import threading
 import time
 
+import fixtures
 import testtools
 
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import watching
+from osc_hypervisor_servers.runner import retrying
 from osc_hypervisor_servers.tests.unit import fakes
 
 T0 = fakes.NOVA_NOW
@@ -122,3 +124,33 @@ class TestWatcher(testtools.TestCase):
             [fakes.sdk_record(1, 'completed')],
         ]
         self.assertEqual('completed', self.wait().status)
+
+    def test_moves_of_another_request_known_before_the_first_wait(self):
+        self.compute.migrations.return_value = [
+            fakes.sdk_record(4, 'completed', source='src-7'),
+            fakes.sdk_record(5, 'completed', server_id='s2', source='src-7'),
+        ]
+        record = self.watcher.moved_from('s1', 'src-7', T0)
+        self.assertEqual(4, record.id)
+        # The first asks Nova, from OVERLAP before; the next know.
+        self.assertIsNone(self.watcher.moved_from('s3', 'src-7', T0))
+        (poll,) = self.compute.migrations.mock_calls
+        self.assertEqual(
+            (T0 - watching.OVERLAP).isoformat(), poll.kwargs['changes_since']
+        )
+
+    def test_a_run_that_gave_up_on_nova_ends_every_wait(self):
+        self.compute.migrations.side_effect = retrying.NovaUnreachable(
+            'Nova did not answer for 300 s'
+        )
+        self.assertRaises(retrying.NovaUnreachable, self.wait)
+
+    def test_a_failed_poll_is_logged_once_while_it_fails_alike(self):
+        logger = self.useFixture(fixtures.FakeLogger())
+        self.compute.migrations.side_effect = [fakes.http_error(500)] * 5 + [
+            [fakes.sdk_record(1, 'completed')]
+        ]
+        self.assertEqual('completed', self.wait().status)
+        self.assertEqual(
+            1, logger.output.count('Could not list the migrations')
+        )

@@ -151,8 +151,8 @@ class TestReachability(testtools.TestCase):
         self.assertLessEqual(self.clock.now, 1000 + 60 + 1)
         self.assertEqual(
             [
-                'Nova does not answer (connection refused or cut): trying again '
-                'for up to 60 s from its last answer'
+                'Nova does not answer (connection refused or cut): trying '
+                'again for up to 60 s from its last answer'
             ],
             self.told,
         )
@@ -170,8 +170,8 @@ class TestReachability(testtools.TestCase):
         self.assertEqual('done', self.policy.call(function))
         self.assertEqual(
             [
-                'Nova does not answer (connection refused or cut): trying again '
-                'for up to 60 s from its last answer',
+                'Nova does not answer (connection refused or cut): trying '
+                'again for up to 60 s from its last answer',
                 'Nova answers again',
             ],
             self.told,
