@@ -113,22 +113,24 @@ def _contents(path: str) -> bytes:
     descriptor = os.open(
         path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     )
+    too_large = (
+        f'Journal {path} is larger than {MAX_JOURNAL_BYTES >> 20} MiB, the '
+        f'most a journal is read'
+    )
     status = os.fstat(descriptor)
+    problem = None
     if not stat.S_ISREG(status.st_mode):
+        problem = f'Journal {path} is not a regular file'
+    elif status.st_size > MAX_JOURNAL_BYTES:
+        problem = too_large
+    if problem is not None:
         os.close(descriptor)
-        errors.refuse(f'Journal {path} is not a regular file')
+        errors.refuse(problem)
     with os.fdopen(descriptor, 'rb') as journal_file:
-        # The size, then at most one byte more: it may grow meanwhile.
-        contents = b''
-        if status.st_size <= MAX_JOURNAL_BYTES:
-            contents = journal_file.read(MAX_JOURNAL_BYTES + 1)
-    if status.st_size > MAX_JOURNAL_BYTES or (
-        len(contents) > MAX_JOURNAL_BYTES
-    ):
-        errors.refuse(
-            f'Journal {path} is larger than {MAX_JOURNAL_BYTES >> 20} MiB, '
-            f'the most a journal is read'
-        )
+        # At most one byte more than the limit: it may grow meanwhile.
+        contents = journal_file.read(MAX_JOURNAL_BYTES + 1)
+    if len(contents) > MAX_JOURNAL_BYTES:
+        errors.refuse(too_large)
     return contents
 
 
