@@ -18,10 +18,11 @@ callers see every retry through ``on_retry``, and
 :mod:`osc_hypervisor_servers.runner.judged` judges by the server's state.
 
 A call spends its attempts and fails; but when nothing answers at all
-(connections refused or cut, a proxy's 502, 503 or 504) and no other
-call of the run got an answer since this one's first fault, the API is
-down, not this call: it goes on trying, with backoff, until the cloud
-has not answered for ``Reachability.patience`` seconds. Then the run
+(connections refused or cut, a proxy's 502, 503 or 504), no other call
+of the run got an answer since this one's first fault, and the API does
+not answer a harmless read either, the API is down, not this call: it
+goes on trying, with backoff, until the cloud has not answered for
+``Reachability.patience`` seconds. Then the run
 gives up (:class:`NovaUnreachable`), every call at once. One line tells
 the operator when the cloud stops answering, one when it answers again.
 """
@@ -36,6 +37,7 @@ import threading
 import time
 import typing
 
+from keystoneauth1 import exceptions as ksa_exceptions
 from keystoneauth1.exceptions import connection as ksa_connection
 from openstack import exceptions as sdk_exceptions
 import tenacity
@@ -96,16 +98,24 @@ class NovaUnreachable(Exception):
 
 
 class Reachability:
-    """Whether the cloud answers at all, across every call of one run."""
+    """Whether the cloud answers at all, across every call of one run.
+
+    ``probe`` makes a harmless read (the API's version document) and
+    returns its HTTP status: before a call waits for the cloud, it tells
+    an API that answers other requests (the call fails on its own, as
+    after its attempts) from one that answers none.
+    """
 
     def __init__(
         self,
         patience: float,
         notify: Callable[[str], None],
+        probe: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.patience = patience
         self._notify = notify
+        self._probe = probe
         self._clock = clock
         self._lock = threading.Lock()
         self._last_answer = clock()
@@ -130,6 +140,19 @@ class Reachability:
     def answered_since(self, moment: float) -> bool:
         with self._lock:
             return self._last_answer > moment
+
+    def probe_answers(self) -> bool:
+        """Whether the API answers its probe now (False without one)."""
+        if self._probe is None:
+            return False
+        try:
+            status = self._probe()
+        except (sdk_exceptions.SDKException, ksa_exceptions.ClientException):
+            return False
+        if status in NO_ANSWER_STATUS_CODES:
+            return False
+        self.answered()
+        return True
 
     def patience_left(self) -> float:
         with self._lock:
@@ -295,6 +318,8 @@ class _Attempt(typing.Generic[T]):
             if not self._cloud_is_silent(error):
                 return True
             assert self.reach is not None and error is not None
+            if self.reach.probe_answers():
+                return True
             self.reach.silent(error)
             return self.reach.patience_left() <= 0
 

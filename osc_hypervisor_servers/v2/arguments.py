@@ -356,7 +356,13 @@ def running(
     def notify(message: str) -> None:
         app.stderr.write(message + '\n')
 
-    patience = retrying.Reachability(parsed_args.unreachable_timeout, notify)
+    compute = compute_of(app)
+    patience = retrying.Reachability(
+        parsed_args.unreachable_timeout,
+        notify,
+        # The version document: no database, no policy.
+        probe=lambda: int(compute.get('/').status_code),
+    )
     with (
         _given_up_before_any_change(),
         tty.progress_line(
@@ -366,7 +372,7 @@ def running(
         ) as progress,
     ):
         yield invocation.RunContext(
-            compute_of(app),
+            compute,
             retrying.RetryPolicy(reachability=patience),
             progress=progress,
             notify=notify,

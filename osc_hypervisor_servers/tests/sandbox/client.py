@@ -441,6 +441,7 @@ class NovaSandbox:
         seed: int | None = None,
         methods: Iterable[str] | None = None,
         services: Iterable[str] = ('compute',),
+        first: Sequence[str] = (),
     ) -> None:
         """Fault a fraction of requests; no arguments: no faults.
 
@@ -449,7 +450,10 @@ class NovaSandbox:
         then the connection is closed before the response.  ``methods``
         limits faults to those HTTP methods, ``services`` to those
         services (by default nova only, so that the clients can still
-        authenticate); ``seed`` makes them repeatable.
+        authenticate); ``seed`` makes them repeatable.  ``first`` faults
+        the first requests of each method and resource of a service, in
+        order, whatever the rates: ``['faulted_503', 'dropped']`` answers
+        the first ``GET os-server-groups`` 503 and drops the second.
         """
         self._control(
             'PUT',
@@ -460,6 +464,7 @@ class NovaSandbox:
                 'seed': seed,
                 'methods': None if methods is None else list(methods),
                 'services': list(services),
+                'first': list(first),
             },
         )
 

@@ -124,10 +124,15 @@ def service_of(path: str) -> str:
 
 def _resource(path: str) -> str:
     """The collection a path names: ``/v2.1/os-migrations?...`` is
-    ``os-migrations``, ``/v2.1/servers/{id}/action`` is ``servers``.
+    ``os-migrations``, ``/v2.1/servers/{id}/action`` is ``servers``,
+    ``/placement/allocations/{id}`` is ``allocations``.
     """
     parts = [part for part in path.split('/') if part]
-    if parts and parts[0].startswith('v2'):
+    if parts and (
+        parts[0].startswith('v2')
+        or f'/{parts[0]}'
+        in (protocol.PLACEMENT_PREFIX, protocol.IDENTITY_PREFIX)
+    ):
         parts = parts[1:]
     return parts[0] if parts else ''
 
@@ -153,6 +158,10 @@ class TrafficControl:
         self.error_rate = self.drop_rate = 0.0
         self.faulted_methods: frozenset[str] | None = None
         self.faulted_services: frozenset[str] = frozenset()
+        #: Faults of the first requests of each method and resource, in
+        #: order ("faulted_503", "dropped"), then none.
+        self.first_faults: tuple[str, ...] = ()
+        self.seen = collections.Counter[str]()
         #: Services that answer nothing: their requests are cut unread.
         self.down: frozenset[str] = frozenset()
 
@@ -173,7 +182,8 @@ class TrafficControl:
             counts['total'] += 1
             counts['writes' if method in WRITE_METHODS else 'reads'] += 1
             counts['method:' + method] += 1
-            counts[f'resource:{method} {_resource(path)}'] += 1
+            resource = f'{method} {_resource(path)}'
+            counts[f'resource:{resource}'] += 1
             if (
                 name in self.faulted_services
                 and path not in service.version_paths
@@ -182,11 +192,7 @@ class TrafficControl:
                     or method in self.faulted_methods
                 )
             ):
-                draw = self.random.random()
-                if draw < self.error_rate:
-                    fault = 'faulted_503'
-                elif draw < self.error_rate + self.drop_rate:
-                    fault = 'dropped'
+                fault = self.draw(f'{name}:{resource}')
             if name in self.down:
                 fault = 'down'
             if fault:
@@ -205,6 +211,19 @@ class TrafficControl:
         if fault == 'dropped':
             return self.drop(service.app, environ, start_response)
         return service.app(environ, start_response)
+
+    def draw(self, resource: str) -> str | None:
+        """The fault of a request of ``resource``, if any (lock held)."""
+        seen = self.seen[resource]
+        self.seen[resource] += 1
+        if seen < len(self.first_faults):
+            return self.first_faults[seen]
+        draw = self.random.random()
+        if draw < self.error_rate:
+            return 'faulted_503'
+        if draw < self.error_rate + self.drop_rate:
+            return 'dropped'
+        return None
 
     def drop(
         self,
@@ -266,7 +285,10 @@ class TrafficControl:
         seed: int | None,
         methods: Iterable[str] | None,
         services: Iterable[str],
+        first: Sequence[str] = (),
     ) -> None:
+        if set(first) - {'faulted_503', 'dropped'}:
+            raise ValueError(f'faults are faulted_503 or dropped: {first}')
         if not (
             0 <= error_rate and 0 <= drop_rate and error_rate + drop_rate <= 1
         ):
@@ -283,6 +305,8 @@ class TrafficControl:
                 None if methods is None else frozenset(methods)
             )
             self.faulted_services = faulted_services
+            self.first_faults = tuple(first)
+            self.seen.clear()
             self.random.seed(seed)
 
     def control(
@@ -312,6 +336,7 @@ class TrafficControl:
                     body['seed'],
                     body['methods'],
                     body['services'],
+                    body.get('first', ()),
                 )
             elif (method, name) == ('PUT', 'down'):
                 down = frozenset(body['services'])

@@ -202,3 +202,31 @@ class TestReachability(testtools.TestCase):
             sdk_exceptions.ConflictException, self.policy.call, other
         )
         self.assertEqual('Nova answers again', self.told[-1])
+
+    def test_an_api_that_answers_its_probe_is_not_down(self):
+        # Every write 503, but the version document answers: the call
+        # fails on its own, after its attempts.
+        reach = retrying.Reachability(
+            60, self.told.append, probe=lambda: 200, clock=self.clock
+        )
+        policy = retrying.RetryPolicy(
+            attempts=3, sleep=self.clock.sleep, reachability=reach
+        )
+        function = mock.Mock(side_effect=fakes.http_error(503))
+        self.assertRaises(sdk_exceptions.HttpException, policy.call, function)
+        self.assertEqual(3, function.call_count)
+        self.assertEqual([], self.told)
+
+    def test_an_api_whose_probe_fails_too_is_down(self):
+        def probe():
+            raise ksa_exceptions.ConnectFailure('refused')
+
+        reach = retrying.Reachability(
+            60, self.told.append, probe=probe, clock=self.clock
+        )
+        policy = retrying.RetryPolicy(
+            attempts=3, sleep=self.clock.sleep, reachability=reach
+        )
+        function = mock.Mock(side_effect=[self.refused] * 5 + ['done'])
+        self.assertEqual('done', policy.call(function))
+        self.assertEqual(2, len(self.told))
