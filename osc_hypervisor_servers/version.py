@@ -10,19 +10,14 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""The compute API microversions this plugin needs, and their gate.
-
-Kept free of heavy imports: the command modules read the help texts when
-cliff loads them for ``openstack --help``.
-"""
+"""The compute API microversions this plugin needs, and their gate."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-import typing
 
-if typing.TYPE_CHECKING:
-    from openstack.compute.v2 import _proxy
+from openstack import utils as sdk_utils
+from openstack.compute.v2 import _proxy
 
 #: ``description`` on servers.
 DESCRIPTION = '2.19'
@@ -47,8 +42,6 @@ def negotiated(compute: _proxy.Proxy, maximum: str = TESTED_MAXIMUM) -> str:
     """The session's microversion, up to ``maximum`` (a version pinned
     lower wins): what openstacksdk itself would send.
     """
-    from openstack import utils as sdk_utils
-
     return sdk_utils.maximum_supported_microversion(compute, maximum) or (
         maximum
     )
@@ -59,18 +52,18 @@ def supported_by(microversion: str) -> str:
     return f'supported by --os-compute-api-version {microversion} or above'
 
 
-def require(compute: _proxy.Proxy, needed: Iterable[tuple[str, str]]) -> None:
-    """Refuse, before any call, a microversion the session cannot use.
-
-    ``needed`` holds (microversion, purpose) pairs. A version pinned with
-    ``--os-compute-api-version`` applies to every call, so it counts too.
+def missing(
+    compute: _proxy.Proxy, needed: Iterable[tuple[str, str]]
+) -> str | None:
+    """Why the session cannot make the calls ``needed`` ((microversion,
+    purpose) pairs), or None: to refuse before any call. A version
+    pinned with ``--os-compute-api-version`` applies to every call, so
+    it counts too.
     """
-    from openstack import utils as sdk_utils
-    from osc_lib import exceptions
-
     for microversion, purpose in needed:
         if not sdk_utils.supports_microversion(compute, microversion):
-            raise exceptions.CommandError(
+            return (
                 f'--os-compute-api-version {microversion} or greater is '
                 f'required {purpose}'
             )
+    return None

@@ -77,7 +77,7 @@ from typing import Any
 
 import requests
 
-from osc_hypervisor_servers.moves import drain_options
+from osc_hypervisor_servers.moves import move_options
 from osc_hypervisor_servers.tests import sandbox as nova_sandbox
 from osc_hypervisor_servers.v2 import arguments
 
@@ -672,7 +672,7 @@ def run_drain(count, args):
         print(f'  ready in {time.perf_counter() - started:.0f} s', flush=True)
         sandbox.set_latency(args.latency_ms)
         bench = DrainBench(
-            sandbox, count, drain_options.DEFAULT_PARALLEL_PER_HOST
+            sandbox, count, move_options.DEFAULT_PARALLEL_PER_HOST
         )
         source = first
         by_host = bench.expect({source: count}, 'after booting')
@@ -682,7 +682,7 @@ def run_drain(count, args):
         mover = by_host[source][0]['id']
         bench.live_migrate_once(mover)()
         bench.live_migrate_once(mover)()
-        default = drain_options.DEFAULT_PARALLEL_PER_HOST
+        default = move_options.DEFAULT_PARALLEL_PER_HOST
         for round_number in range(1, args.drain_rounds + 1):
             _time_single_moves(bench, sandbox, mover, source, round_number)
             bench.expect({source: count}, f'before round {round_number}')
@@ -841,7 +841,7 @@ def machine(args):
         f'{platform.python_version()}, {platform.machine()}; Nova '
         f'sandbox on 127.0.0.1 with {args.latency_ms:g} ms added to every '
         f'request; default --parallel {args.parallel} (set, unset), '
-        f'{drain_options.DEFAULT_PARALLEL_PER_HOST} per source host '
+        f'{move_options.DEFAULT_PARALLEL_PER_HOST} per source host '
         f'(migrate).'
     )
 

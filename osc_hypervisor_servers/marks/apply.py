@@ -36,7 +36,7 @@ from osc_hypervisor_servers.marks import planning
 from osc_hypervisor_servers.marks import writes
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import execution
-from osc_hypervisor_servers.runner import judged
+from osc_hypervisor_servers.runner import landing
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.runner import retrying
 from osc_hypervisor_servers.selection import listings
@@ -183,10 +183,10 @@ def _send(
     done: list[writes.Write] = []
     for write in plan.writes:
         try:
-            sent = judged.send(
+            sent = landing.send(
                 functools.partial(write.send, compute, plan.server.id),
                 functools.partial(holds, write),
-                judged.RESEND,
+                landing.RESEND,
                 retry,
             )
         except retrying.NovaUnreachable as error:

@@ -17,11 +17,9 @@ from __future__ import annotations
 import dataclasses
 import typing
 
+from osc_hypervisor_servers.marks import change_request
 from osc_hypervisor_servers.runner import invocation
-
-if typing.TYPE_CHECKING:
-    from osc_hypervisor_servers.marks import change_request
-    from osc_hypervisor_servers.selection import selector
+from osc_hypervisor_servers.selection import selector
 
 Verb = typing.Literal['set', 'unset']
 

@@ -32,6 +32,7 @@ from osc_hypervisor_servers.marks import change_request
 from osc_hypervisor_servers.marks import mark_options
 from osc_hypervisor_servers.marks import planning
 from osc_hypervisor_servers.runner import connections
+from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import execution
 from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.runner import reporting
@@ -61,10 +62,12 @@ def change(
 ) -> reporting.Outcome:
     """``hypervisor servers set`` and ``unset``."""
     options.selection.check()
-    version.require(
-        context.compute,
-        options.request.required_microversions()
-        + selector.REQUIRED_MICROVERSIONS,
+    errors.refuse_if(
+        version.missing(
+            context.compute,
+            options.request.required_microversions()
+            + selector.REQUIRED_MICROVERSIONS,
+        )
     )
     parallel = options.run.parallel
     connections.fit_pool(context.compute, parallel)
@@ -172,13 +175,15 @@ def restore(
     store.check_endpoint(
         document, options.journal, endpoint, options.any_endpoint
     )
-    version.require(
-        context.compute,
-        change_request.required_microversions(
-            change.attribute
-            for entry in document.servers
-            for change in entry.changes
-        ),
+    errors.refuse_if(
+        version.missing(
+            context.compute,
+            change_request.required_microversions(
+                change.attribute
+                for entry in document.servers
+                for change in entry.changes
+            ),
+        )
     )
     parallel = options.run.parallel
     connections.fit_pool(context.compute, parallel)

@@ -16,5 +16,5 @@
 without I/O (``planning``, ``kinds``), disables compute services
 (``compute_services``), moves each server (``moving``), follows
 Nova's migration records (``migrations``, ``watching``) and judges
-where each server ended (``judging``).
+where each server ended (``verdicts``).
 """

@@ -25,7 +25,6 @@ import dataclasses
 
 from openstack.compute.v2 import _proxy
 from openstack.compute.v2 import service as sdk_service
-from osc_lib import exceptions
 
 from osc_hypervisor_servers.runner import concurrency
 from osc_hypervisor_servers.runner import errors
@@ -62,11 +61,10 @@ def _from_sdk(service: sdk_service.Service) -> ComputeService:
     )
 
 
-def compute_service(
+def _services_of(
     compute: _proxy.Proxy, host: str, retry: retrying.RetryPolicy
-) -> ComputeService:
-    """The nova-compute service of ``host``."""
-    found = [
+) -> list[ComputeService]:
+    return [
         _from_sdk(service)
         for service in retry.call(
             lambda: list(compute.services(binary=BINARY, host=host))
@@ -74,6 +72,13 @@ def compute_service(
         # The filters are the SDK's; check them again.
         if service.host == host and service.binary == BINARY
     ]
+
+
+def compute_service(
+    compute: _proxy.Proxy, host: str, retry: retrying.RetryPolicy
+) -> ComputeService:
+    """The nova-compute service of ``host``."""
+    found = _services_of(compute, host, retry)
     if len(found) != 1:
         errors.refuse(
             f'Found {len(found)} {BINARY} services on host {host!r}, '
@@ -113,10 +118,8 @@ def find_compute_service(
     compute: _proxy.Proxy, host: str, retry: retrying.RetryPolicy
 ) -> ComputeService | None:
     """The nova-compute service of ``host``; None unless it has one."""
-    try:
-        return compute_service(compute, host, retry)
-    except exceptions.CommandError:
-        return None
+    found = _services_of(compute, host, retry)
+    return found[0] if len(found) == 1 else None
 
 
 def usable(service: ComputeService | None, host: str) -> str | None:
@@ -147,7 +150,7 @@ def _set_status(
     """Enable or disable ``service``; the service as Nova shows it then.
 
     Setting the same status twice is harmless, so a retry after a lost
-    answer needs no judging.
+    answer needs no verdicts.
     """
     if status == 'disabled':
         retry.call(

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 import dataclasses
 
 from osc_hypervisor_servers.core import model
-from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.runner import retrying
@@ -51,7 +51,7 @@ def _places(servers: Iterable[model.ServerState]) -> str:
 
 def gave_up(report: reporting.Report) -> str:
     """The end line of a run that gave up on Nova."""
-    moving = report.count(judging.IN_PROGRESS)
+    moving = report.count(verdicts.IN_PROGRESS)
     waiting = report.count(reporting.NOT_ATTEMPTED)
     moves = 'move' if moving == 1 else 'moves'
     return (
@@ -126,7 +126,7 @@ def drain_census(
         if row is None:
             rows[server.id] = reporting.ServerResult(
                 server,
-                judging.ARRIVED,
+                verdicts.ARRIVED,
                 f'on {where} once the drain ended, not before{hint}',
             )
         elif row.status.ok:
@@ -178,7 +178,7 @@ def restore_census(
         for plan in moved
         if (server := now[plan.server.id]) is not None
         and server.compute_host != plan.target
-        and rows[plan.server.id].status is not judging.KEPT
+        and rows[plan.server.id].status is not verdicts.KEPT
     } | {
         plan.server.id
         for plan in plans

@@ -16,9 +16,9 @@ A :class:`MoveTask` takes four steps: it **submits** the server's move,
 **follows** its migration record (through the run's watcher),
 **confirms** a cold migration, and **verifies** where the server ended
 once the record says the move did and the server shows it: Nova saves
-the record first (:mod:`.judging`).
+the record first (:mod:`.verdicts`).
 
-A move is never sent twice (:data:`..runner.judged.LOOK_FIRST`): after a
+A move is never sent twice (:data:`..runner.landing.LOOK_FIRST`): after a
 lost answer the server may already be moving, or moved, and a second
 action would move it again. Before any resend the task looks: a task
 state, another host or a record of this move means the first try
@@ -35,16 +35,16 @@ import threading
 import time
 
 from osc_hypervisor_servers.core import model
-from osc_hypervisor_servers.moves import drain_options
-from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
+from osc_hypervisor_servers.moves import move_options
 from osc_hypervisor_servers.moves import others
 from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.moves import tracking as tracking_
+from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.moves import watching
 from osc_hypervisor_servers.runner import errors
-from osc_hypervisor_servers.runner import judged
+from osc_hypervisor_servers.runner import landing
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.runner import retrying
 
@@ -66,7 +66,7 @@ class _Trace:
 @dataclasses.dataclass(frozen=True)
 class MoveTask:
     plan: planning.MovePlan
-    waiting: drain_options.Waiting
+    waiting: move_options.Waiting
     tracking: tracking_.Tracking
 
     @property
@@ -74,7 +74,7 @@ class MoveTask:
         return self.plan.server
 
     def preview(self) -> reporting.ServerResult:
-        return judging.preview(self.plan)
+        return verdicts.preview(self.plan)
 
     def run(self, stop: threading.Event) -> reporting.ServerResult:
         started = time.monotonic()
@@ -88,7 +88,7 @@ class MoveTask:
             if trace.key is not None:
                 record = self.tracking.watcher.latest(trace.key)
             sent = trace.sent or (self.plan.underway and not error.unsent)
-            return judging.unreachable(self.plan, error, sent, record)
+            return verdicts.unreachable(self.plan, error, sent, record)
         except errors.SERVER_ERRORS as error:
             return self._refused(error)
 
@@ -150,14 +150,14 @@ class MoveTask:
     ) -> BaseException | None:
         """Send the move; Nova's refusal, if it refused."""
         try:
-            sent = judged.send(
+            sent = landing.send(
                 functools.partial(
                     self.tracking.act,
                     self.server.id,
                     self.plan.kind.body(self.plan.target),
                 ),
                 functools.partial(self._move_landed, key),
-                judged.LOOK_FIRST,
+                landing.LOOK_FIRST,
                 self.tracking.retry,
             )
         except retrying.NovaUnreachable as error:
@@ -185,7 +185,7 @@ class MoveTask:
         record = self.tracking.watcher.wait(
             key, None, stop, time.monotonic() + RECORD_GRACE_SECONDS
         )
-        return judging.submitted(self.plan, self.waiting, record)
+        return verdicts.submitted(self.plan, self.waiting, record)
 
     # 2. Follow, 3. confirm.
 
@@ -218,12 +218,12 @@ class MoveTask:
             stop,
             deadline,
         )
-        sent = judged.send(
+        sent = landing.send(
             functools.partial(
                 self.tracking.act, self.server.id, {'confirmResize': None}
             ),
             lambda: self._read().status != 'VERIFY_RESIZE',
-            judged.LOOK_FIRST,
+            landing.LOOK_FIRST,
             self.tracking.retry,
         )
         if sent.error is not None:
@@ -242,12 +242,12 @@ class MoveTask:
         server once it shows that end.
         """
         shows = functools.partial(
-            judging.shows_the_end, self.plan, self.waiting
+            verdicts.shows_the_end, self.plan, self.waiting
         )
         now = tracking_.caught_up(self._read, shows, stop, deadline)
         if stop.is_set() and not shows(now):
-            return judging.interrupted(self.plan, ended)
-        return judging.verdict(
+            return verdicts.interrupted(self.plan, ended)
+        return verdicts.verdict(
             self.plan, self.waiting, ended, now, time.monotonic() - started
         )
 
@@ -262,4 +262,4 @@ class MoveTask:
     def _row(
         self, status: reporting.Status, details: str
     ) -> reporting.ServerResult:
-        return judging.row(self.plan, status, details)
+        return verdicts.row(self.plan, status, details)

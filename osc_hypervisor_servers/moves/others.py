@@ -31,11 +31,11 @@ import threading
 import time
 
 from osc_hypervisor_servers.core import model
-from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
 from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.moves import tracking as tracking_
+from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.moves import watching
 from osc_hypervisor_servers.runner import reporting
 
@@ -85,7 +85,7 @@ def take_over(
         if now.compute_host == server.compute_host:
             return None
         moved = _that_moved_it(tracking.records_of(server.id), now)
-        return judging.by_another(plan, moved, now)
+        return verdicts.by_another(plan, moved, now)
     kind = kinds.BY_TASK_STATE.get(now.task_state)
     key = None
     if kind is not None:
@@ -109,7 +109,7 @@ def take_over(
         stop,
         deadline,
     )
-    return judging.by_another(other, ended, shown)
+    return verdicts.by_another(other, ended, shown)
 
 
 def _key_of(

@@ -27,10 +27,10 @@ import time
 from openstack.compute.v2 import _proxy
 
 from osc_hypervisor_servers.core import model
-from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
 from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.moves import watching
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.runner import retrying
@@ -123,18 +123,20 @@ def until(
     if record is not None and record.status in done:
         return record
     if record is not None and record.status in kinds.FAILED_STATUSES:
-        reason = judging.failure_reason(tracking.compute, tracking.retry, plan)
+        reason = verdicts.failure_reason(
+            tracking.compute, tracking.retry, plan
+        )
         where = tracking.read(key.server_id).hypervisor_hostname or key.host
-        return judging.row(
+        return verdicts.row(
             plan,
             reporting.FAILED,
             f'{record.describe()}: {reason}; still on {where}',
             record=record,
         )
     if stop.is_set():
-        return judging.interrupted(plan, record)
+        return verdicts.interrupted(plan, record)
     where = record.describe() if record else 'no migration record yet'
-    return judging.row(
+    return verdicts.row(
         plan,
         reporting.TIMED_OUT,
         f'not done after {timeout:g} s ({where})',

@@ -45,10 +45,10 @@ import datetime
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.journal import schema
 from osc_hypervisor_servers.moves import compute_services
-from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
 from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.runner import reporting
 
 # Nova's Date header is to the second: a record of the run may look this
@@ -160,7 +160,7 @@ def plan_back(
     if moved_to is None or now.compute_host != moved_to:
         why = 'moved since the run' if moved_to else 'not moved by the run'
         return planning.Staying(
-            now, f'kept: now on {now.compute_host}, {why}', judging.KEPT
+            now, f'kept: now on {now.compute_host}, {why}', verdicts.KEPT
         )
     problem = compute_services.usable(hosts.get(origin), origin)
     if problem is not None:

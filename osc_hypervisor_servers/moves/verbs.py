@@ -40,16 +40,16 @@ from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.journal import schema
 from osc_hypervisor_servers.journal import store
 from osc_hypervisor_servers.moves import compute_services
-from osc_hypervisor_servers.moves import drain_options
 from osc_hypervisor_servers.moves import endings
-from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import migrations
+from osc_hypervisor_servers.moves import move_options
 from osc_hypervisor_servers.moves import moving
 from osc_hypervisor_servers.moves import packing
 from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.moves import preflight
 from osc_hypervisor_servers.moves import tracking as tracking_
 from osc_hypervisor_servers.moves import undo
+from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.moves import watching
 from osc_hypervisor_servers.runner import concurrency
 from osc_hypervisor_servers.runner import connections
@@ -90,7 +90,7 @@ def _target_host(
 
 
 def _refuse_moves_between(
-    options: drain_options.DrainOptions,
+    options: move_options.DrainOptions,
     found: Sequence[compute_services.ComputeService],
 ) -> None:
     """Refuse a drain that could move servers of one hypervisor it
@@ -114,7 +114,7 @@ def _refuse_moves_between(
 
 def _checked(
     context: invocation.RunContext,
-    check: drain_options.Preflight,
+    check: move_options.Preflight,
     run: invocation.RunOptions,
     plans: Plans,
     may_take: Callable[[model.Hypervisor], bool],
@@ -159,10 +159,10 @@ def _checked(
     ]
 
 
-def _columns(check: drain_options.Preflight) -> tuple[str, ...]:
+def _columns(check: move_options.Preflight) -> tuple[str, ...]:
     if check.check:
-        return (*judging.COLUMNS, judging.PREFLIGHT_COLUMN)
-    return judging.COLUMNS
+        return (*verdicts.COLUMNS, verdicts.PREFLIGHT_COLUMN)
+    return verdicts.COLUMNS
 
 
 def _source_host(task: pool.Task) -> str:
@@ -192,7 +192,7 @@ class _Run:
     def batch(
         self,
         plans: Plans,
-        waiting: drain_options.Waiting,
+        waiting: move_options.Waiting,
         journal: store.WriteAhead,
         services: Iterable[compute_services.SetServiceStatus] = (),
     ) -> execution.Batch:
@@ -211,7 +211,7 @@ class _Run:
                 if isinstance(plan, planning.MovePlan)
             ],
             settled=[
-                judging.staying(plan)
+                verdicts.staying(plan)
                 for plan in plans
                 if isinstance(plan, planning.Staying)
             ],
@@ -231,7 +231,10 @@ class _Run:
         document: schema.Document,
     ) -> store.WriteAhead:
         return store.WriteAhead(
-            path, document, record=judging.journaled, nova_clock=self.clock.now
+            path,
+            document,
+            record=verdicts.journaled,
+            nova_clock=self.clock.now,
         )
 
 
@@ -255,7 +258,7 @@ def _disabled(
 
 def _drain_document(
     context: invocation.RunContext,
-    options: drain_options.DrainOptions,
+    options: move_options.DrainOptions,
     hypervisors: Sequence[model.Hypervisor],
     plans: Plans,
     found: Sequence[compute_services.ComputeService],
@@ -276,7 +279,7 @@ def _drain_document(
 
 def _disabling(
     context: invocation.RunContext,
-    options: drain_options.DrainOptions,
+    options: move_options.DrainOptions,
     found: Sequence[compute_services.ComputeService],
 ) -> list[compute_services.SetServiceStatus]:
     """The steps that disable the services (``--disable-service``)."""
@@ -296,14 +299,16 @@ def _disabling(
 
 
 def drain(
-    context: invocation.RunContext, options: drain_options.DrainOptions
+    context: invocation.RunContext, options: move_options.DrainOptions
 ) -> reporting.Outcome:
     """``hypervisor servers migrate`` and ``evacuate``."""
     options.selection.check()
-    version.require(
-        context.compute,
-        [(version.MIGRATION_WATCH, 'to follow migrations')]
-        + selector.REQUIRED_MICROVERSIONS,
+    errors.refuse_if(
+        version.missing(
+            context.compute,
+            [(version.MIGRATION_WATCH, 'to follow migrations')]
+            + selector.REQUIRED_MICROVERSIONS,
+        )
     )
     reads = options.run.reads
     connections.fit_pool(context.compute, reads)
@@ -354,7 +359,7 @@ def drain(
 
 def _asks_nova_again(
     run: invocation.RunOptions,
-    waiting: drain_options.Waiting,
+    waiting: move_options.Waiting,
     report: reporting.Report,
 ) -> bool:
     """Whether the moves are over, so that Nova has the last word."""
@@ -368,7 +373,7 @@ def _asks_nova_again(
 
 def _drain_ended(
     context: invocation.RunContext,
-    options: drain_options.DrainOptions,
+    options: move_options.DrainOptions,
     hypervisors: Sequence[model.Hypervisor],
     report: reporting.Report,
 ) -> endings.Drained:
@@ -402,7 +407,7 @@ class _Ran:
 def _carry_out(
     context: invocation.RunContext,
     run: invocation.RunOptions,
-    waiting: drain_options.Waiting,
+    waiting: move_options.Waiting,
     plans: Plans,
     document: schema.Document,
     services: Sequence[compute_services.SetServiceStatus],
@@ -518,7 +523,7 @@ def _plan_restore(
 
 def _checked_back(
     context: invocation.RunContext,
-    options: drain_options.RestoreOptions,
+    options: move_options.RestoreOptions,
     plans: Plans,
     holding: Iterable[undo.ServiceUndo],
 ) -> Plans:
@@ -546,7 +551,7 @@ def _checked_back(
 
 def _restore_document(
     context: invocation.RunContext,
-    options: drain_options.RestoreOptions,
+    options: move_options.RestoreOptions,
     document: schema.Document,
     plans: Plans,
     holding: Iterable[undo.ServiceUndo],
@@ -575,7 +580,7 @@ def _restore_document(
 
 def restore(
     context: invocation.RunContext,
-    options: drain_options.RestoreOptions,
+    options: move_options.RestoreOptions,
     document: schema.Document,
 ) -> reporting.Outcome:
     """``hypervisor servers restore`` of a journal of moves: every server
@@ -584,8 +589,11 @@ def restore(
     store.check_endpoint(
         document, options.journal, context.endpoint, options.any_endpoint
     )
-    version.require(
-        context.compute, [(version.MIGRATION_WATCH, 'to follow migrations')]
+    errors.refuse_if(
+        version.missing(
+            context.compute,
+            [(version.MIGRATION_WATCH, 'to follow migrations')],
+        )
     )
     connections.fit_pool(context.compute, options.run.reads)
     plans, undone = _plan_restore(context, document, options.run.reads)

@@ -10,7 +10,12 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""Errors: the ones a user can cause, and the ones one server meets."""
+"""Errors: the ones a user can cause, and the ones one server meets.
+
+Below the commands, the plugin refuses with :class:`Refused`, its one
+exception; the commands (``v2``) turn it into osc-lib's CommandError,
+which OSC prints as one line.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,6 @@ import typing
 
 from keystoneauth1 import exceptions as ksa_exceptions
 from openstack import exceptions as sdk_exceptions
-from osc_lib import exceptions
 
 # Errors that belong to one server (an HTTP answer, a lost connection);
 # anything else is a bug and is allowed to surface.
@@ -27,9 +31,15 @@ SERVER_ERRORS = (sdk_exceptions.SDKException, ksa_exceptions.ClientException)
 NOT_FOUND = 404
 
 
+class Refused(Exception):
+    """What the plugin will not do, in one line naming the value and the
+    rule: bad input, an unknown hypervisor, a journal that cannot be read.
+    """
+
+
 def refuse(message: str) -> typing.NoReturn:
     """End the command with a one-line error a user can act on."""
-    raise exceptions.CommandError(message)
+    raise Refused(message)
 
 
 def refuse_if(problem: str | None) -> None:

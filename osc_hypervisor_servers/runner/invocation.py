@@ -10,25 +10,18 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""One run of a verb: how it runs, and what it talks to.
-
-Kept free of heavy imports: the command modules build their options
-from it before anything else is loaded.
-"""
+"""One run of a verb: how it runs, and what it talks to."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 import dataclasses
-import typing
 
-if typing.TYPE_CHECKING:
-    from openstack import proxy
-    from openstack.compute.v2 import _proxy
+from openstack import proxy
+from openstack.compute.v2 import _proxy
 
-    from osc_hypervisor_servers.runner import pool
-    from osc_hypervisor_servers.runner import retrying
-
+from osc_hypervisor_servers.runner import pool
+from osc_hypervisor_servers.runner import retrying
 
 #: How long a run waits for each server: its move, or a task under way.
 DEFAULT_TIMEOUT = 1800.0

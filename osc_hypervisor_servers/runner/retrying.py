@@ -15,7 +15,7 @@ and the patience of a run with a cloud that answers nothing at all.
 
 What a retry means for a call that may have landed is not decided here:
 callers see every retry through ``on_retry``, and
-:mod:`osc_hypervisor_servers.runner.judged` judges by the server's state.
+:mod:`osc_hypervisor_servers.runner.landing` judges by the server's state.
 
 A call spends its attempts and fails; but when nothing answers at all
 (connections refused or cut, a proxy's 502, 503 or 504), no other call

@@ -14,7 +14,7 @@
 
 Each command builds its parser from these helpers, in the order its
 ``--help`` shows them, and turns what they parsed into its verb's
-options. Kept free of heavy imports, like the command modules.
+options.
 """
 
 from __future__ import annotations
@@ -23,19 +23,18 @@ import argparse
 from collections.abc import Iterator
 import contextlib
 import sys
-import typing
 
+from cliff import app as cliff_app
+from openstack.compute.v2 import _proxy
+from openstackclient.identity import common as identity_common
 from osc_lib import exceptions
 
 from osc_hypervisor_servers import version
-from osc_hypervisor_servers.moves import drain_options
+from osc_hypervisor_servers.moves import move_options
 from osc_hypervisor_servers.runner import invocation
-
-if typing.TYPE_CHECKING:
-    from cliff import app as cliff_app
-    from openstack.compute.v2 import _proxy
-
-    from osc_hypervisor_servers.selection import selector
+from osc_hypervisor_servers.runner import progress
+from osc_hypervisor_servers.runner import retrying
+from osc_hypervisor_servers.selection import selector
 
 # The connection pool is sized to the parallelism asked for (see
 # runner/connections.py); the default is what the measurements in the
@@ -61,13 +60,13 @@ RESTORE_PARALLEL_HELP = (
     f'Servers changed at the same time, from 1 to {MAX_PARALLEL} '
     f'(default: {DEFAULT_PARALLEL}); for a journal of migrate or evacuate, '
     f'servers moved back at the same time from each hypervisor they are on '
-    f'(default: {drain_options.DEFAULT_PARALLEL_PER_HOST}; reads '
+    f'(default: {move_options.DEFAULT_PARALLEL_PER_HOST}; reads '
     f'{DEFAULT_PARALLEL} at a time, or this many when more)'
 )
 DRAIN_PARALLEL_HELP = (
     f'Servers moved at the same time from each hypervisor, from 1 to '
     f'{MAX_PARALLEL}; several hypervisors are drained side by side '
-    f'(default: {drain_options.DEFAULT_PARALLEL_PER_HOST}). Reads are '
+    f'(default: {move_options.DEFAULT_PARALLEL_PER_HOST}). Reads are '
     f'made {DEFAULT_PARALLEL} at a time, or this many when more'
 )
 
@@ -262,8 +261,8 @@ def add_preflight(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def preflight_of(parsed_args: argparse.Namespace) -> drain_options.Preflight:
-    return drain_options.Preflight(
+def preflight_of(parsed_args: argparse.Namespace) -> move_options.Preflight:
+    return move_options.Preflight(
         check=not parsed_args.skip_preflight,
         allow_partial=parsed_args.allow_partial,
     )
@@ -310,7 +309,6 @@ def run_options(
 def selection_of(
     app: cliff_app.App, parsed_args: argparse.Namespace
 ) -> selector.Selection:
-    from osc_hypervisor_servers.selection import selector
 
     return selector.Selection(
         hypervisors=tuple(parsed_args.hypervisors),
@@ -325,7 +323,6 @@ def _project_id(
 ) -> str | None:
     if not parsed_args.project:
         return None
-    from openstackclient.identity import common as identity_common
 
     try:
         project_id: str = identity_common.find_project_id_sdk(
@@ -350,8 +347,6 @@ def running(
     on stderr when it is one, unless --dry-run; for ``moves``, with the
     moves in flight and the time left).
     """
-    from osc_hypervisor_servers.runner import retrying
-    from osc_hypervisor_servers.runner import tty
 
     def notify(message: str) -> None:
         app.stderr.write(message + '\n')
@@ -363,38 +358,19 @@ def running(
         # The version document: no database, no policy.
         probe=lambda: int(compute.get('/').status_code),
     )
-    with (
-        _given_up_before_any_change(),
-        tty.progress_line(
-            sys.stderr,
-            shown=not parsed_args.dry_run,
-            text=tty.moves_line if moves else tty.changes_line,
-        ) as progress,
-    ):
+    with progress.progress_line(
+        sys.stderr,
+        shown=not parsed_args.dry_run,
+        text=progress.moves_line if moves else progress.changes_line,
+    ) as line:
         yield invocation.RunContext(
             compute,
             retrying.RetryPolicy(reachability=patience),
-            progress=progress,
+            progress=line,
             notify=notify,
             connect_placement=(
                 lambda: app.client_manager.sdk_connection.placement  # type: ignore[attr-defined]
             )
             if moves
             else None,
-        )
-
-
-@contextlib.contextmanager
-def _given_up_before_any_change() -> Iterator[None]:
-    """A run that gave up on Nova before its first change (its lookups,
-    listings, pre-flight): a one-line error. Once it changes anything,
-    the verb reports the rows instead.
-    """
-    from osc_hypervisor_servers.runner import retrying
-
-    try:
-        yield
-    except retrying.NovaUnreachable as error:
-        raise exceptions.CommandError(f'{error}; nothing was changed') from (
-            error
         )

@@ -17,62 +17,60 @@
 Thin front ends: each builds its parser from the shared helpers
 (:mod:`.arguments`), turns what it parsed into its verb's options, calls
 the verb's module (``marks.verbs``, ``moves.verbs``) and prints one row
-per server (:mod:`.output`). Heavy modules are imported when a command
-runs, not when cliff loads the entry point, so ``openstack --help``
-stays fast.
+per server (:mod:`.output`).
 """
 
 from __future__ import annotations
 
 import argparse
-import typing
 
 from osc_lib import exceptions
 from osc_lib.cli import parseractions
 from osc_lib.command import command
 
 from osc_hypervisor_servers import version
-from osc_hypervisor_servers.moves import drain_options
+from osc_hypervisor_servers.journal import schema
+from osc_hypervisor_servers.journal import store
+from osc_hypervisor_servers.marks import change_request
+from osc_hypervisor_servers.marks import mark_options
+from osc_hypervisor_servers.marks import verbs as mark_verbs
+from osc_hypervisor_servers.moves import kinds
+from osc_hypervisor_servers.moves import move_options
+from osc_hypervisor_servers.moves import verbs as move_verbs
+from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import invocation
+from osc_hypervisor_servers.runner import reporting
+from osc_hypervisor_servers.runner import retrying
 from osc_hypervisor_servers.v2 import arguments
 from osc_hypervisor_servers.v2 import output
 
-if typing.TYPE_CHECKING:
-    from osc_hypervisor_servers.journal import schema
-    from osc_hypervisor_servers.marks import change_request
-    from osc_hypervisor_servers.marks import mark_options
-    from osc_hypervisor_servers.moves import kinds
-    from osc_hypervisor_servers.runner import reporting
-
 
 class _ServersCommand(command.Lister):
-    """What every verb shares: one row per server, and the exit code."""
+    """What every verb shares: one row per server, then the journal and
+    an exit code that says whether every server ended as asked.
+    """
 
     def perform(self, parsed_args: argparse.Namespace) -> reporting.Outcome:
         """Run the verb with the parsed options."""
         raise NotImplementedError
 
     def take_action(self, parsed_args: argparse.Namespace) -> output.Rows:
-        return output.table(self.perform(parsed_args))
+        try:
+            self.outcome = self.perform(parsed_args)
+        except errors.Refused as error:
+            raise exceptions.CommandError(str(error)) from error
+        except retrying.NovaUnreachable as error:
+            # Once a verb changes anything, it reports rows instead.
+            raise exceptions.CommandError(
+                f'{error}; nothing was changed'
+            ) from error
+        return output.table(self.outcome)
 
     def run(self, parsed_args: argparse.Namespace) -> int:
-        # cliff's DisplayCommandBase.run, with the ending of a run after
-        # its table: the journal, and an exit code that says whether
-        # every server ended as asked.
-        self.log.debug('run(%s)', parsed_args)
-        parsed_args = self._run_before_hooks(parsed_args)
-        formatter = self._formatter_plugins[parsed_args.formatter].obj
-        if formatter is None:
-            raise exceptions.CommandError(
-                f'Output format {parsed_args.formatter} is broken'
-            )
-        self.formatter = formatter
-        outcome = self.perform(parsed_args)
-        columns, rows = self._run_after_hooks(
-            parsed_args, output.table(outcome)
-        )
-        self.produce_output(parsed_args, columns, rows)
-        return output.conclude(outcome, self.app.stderr)
+        # cliff's run prints the table that take_action returns; how the
+        # run ended comes after it.
+        super().run(parsed_args)
+        return output.conclude(self.outcome, self.app.stderr)
 
 
 class SetHypervisorServers(_ServersCommand):
@@ -106,7 +104,6 @@ class SetHypervisorServers(_ServersCommand):
         return parser
 
     def perform(self, parsed_args: argparse.Namespace) -> reporting.Outcome:
-        from osc_hypervisor_servers.marks import change_request
 
         request = change_request.to_set(
             properties=parsed_args.properties,
@@ -148,7 +145,6 @@ class UnsetHypervisorServers(_ServersCommand):
         return parser
 
     def perform(self, parsed_args: argparse.Namespace) -> reporting.Outcome:
-        from osc_hypervisor_servers.marks import change_request
 
         request = change_request.to_unset(
             property_keys=parsed_args.properties,
@@ -165,9 +161,6 @@ def _change(
     request: change_request.ChangeRequest,
 ) -> reporting.Outcome:
     """``set`` and ``unset``, from their parsed options."""
-    from osc_hypervisor_servers.marks import mark_options
-    from osc_hypervisor_servers.marks import verbs
-
     options = mark_options.ChangeOptions(
         verb,
         arguments.selection_of(command.app, parsed_args),
@@ -181,7 +174,7 @@ def _change(
         ),
     )
     with arguments.running(command.app, parsed_args) as context:
-        return verbs.change(context, options)
+        return mark_verbs.change(context, options)
 
 
 class RestoreHypervisorServers(_ServersCommand):
@@ -224,15 +217,11 @@ class RestoreHypervisorServers(_ServersCommand):
         return parser
 
     def perform(self, parsed_args: argparse.Namespace) -> reporting.Outcome:
-        from osc_hypervisor_servers.journal import store
 
         path = parsed_args.journal_to_restore
         document = store.read(path)
         if document.wing == 'moves':
             return _restore_moves(self, parsed_args, document)
-        from osc_hypervisor_servers.marks import mark_options
-        from osc_hypervisor_servers.marks import verbs
-
         options = mark_options.RestoreOptions(
             path,
             any_endpoint=parsed_args.any_endpoint,
@@ -245,7 +234,7 @@ class RestoreHypervisorServers(_ServersCommand):
             ),
         )
         with arguments.running(self.app, parsed_args) as context:
-            return verbs.restore(context, options, document)
+            return mark_verbs.restore(context, options, document)
 
 
 def _restore_moves(
@@ -254,25 +243,23 @@ def _restore_moves(
     document: schema.Document,
 ) -> reporting.Outcome:
     """``restore`` of a journal of ``migrate`` or ``evacuate``."""
-    from osc_hypervisor_servers.moves import verbs
-
-    options = drain_options.RestoreOptions(
+    options = move_options.RestoreOptions(
         parsed_args.journal_to_restore,
         any_endpoint=parsed_args.any_endpoint,
-        waiting=drain_options.Waiting(
+        waiting=move_options.Waiting(
             wait=parsed_args.wait, timeout=parsed_args.timeout
         ),
         preflight=arguments.preflight_of(parsed_args),
         run=arguments.run_options(
             command.app,
             parsed_args,
-            drain_options.DEFAULT_PARALLEL_PER_HOST,
+            move_options.DEFAULT_PARALLEL_PER_HOST,
             journal=parsed_args.journal,
             moves_per_host=True,
         ),
     )
     with arguments.running(command.app, parsed_args, moves=True) as context:
-        return verbs.restore(context, options, document)
+        return move_verbs.restore(context, options, document)
 
 
 class MigrateHypervisorServers(_ServersCommand):
@@ -359,19 +346,18 @@ def _drain(
     confirm: bool,
 ) -> reporting.Outcome:
     """``migrate`` and ``evacuate``, from their parsed options."""
-    from osc_hypervisor_servers.moves import verbs
 
     if parsed_args.disable_reason and not parsed_args.disable_service:
         raise exceptions.CommandError(
             '--disable-reason goes with --disable-service'
         )
-    options = drain_options.DrainOptions(
+    options = move_options.DrainOptions(
         arguments.selection_of(command.app, parsed_args),
         mode,
         target=parsed_args.host,
         disable_service=parsed_args.disable_service,
         disable_reason=parsed_args.disable_reason,
-        waiting=drain_options.Waiting(
+        waiting=move_options.Waiting(
             wait=parsed_args.wait,
             confirm=confirm,
             timeout=parsed_args.timeout,
@@ -380,10 +366,10 @@ def _drain(
         run=arguments.run_options(
             command.app,
             parsed_args,
-            drain_options.DEFAULT_PARALLEL_PER_HOST,
+            move_options.DEFAULT_PARALLEL_PER_HOST,
             journal=parsed_args.journal,
             moves_per_host=True,
         ),
     )
     with arguments.running(command.app, parsed_args, moves=True) as context:
-        return verbs.drain(context, options)
+        return move_verbs.drain(context, options)

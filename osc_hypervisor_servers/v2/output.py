@@ -20,8 +20,7 @@ import typing
 
 from osc_lib import exceptions
 
-if typing.TYPE_CHECKING:
-    from osc_hypervisor_servers.runner import reporting
+from osc_hypervisor_servers.runner import reporting
 
 LOG = logging.getLogger(__name__)
 

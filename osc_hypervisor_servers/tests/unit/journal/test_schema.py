@@ -16,13 +16,13 @@ import json
 import os
 
 import fixtures
-from osc_lib import exceptions
 import testtools
 
 from osc_hypervisor_servers.core import attributes
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.journal import schema
 from osc_hypervisor_servers.journal import store
+from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.tests.unit import fakes
 
 SERVER_ID = '7d0b8f3c-1e2a-4b5c-8d9e-0f1a2b3c4d5e'
@@ -109,7 +109,7 @@ class TestRead(testtools.TestCase):
 
     def assertRefused(self, content, reason):
         path = self.write(content)
-        error = self.assertRaises(exceptions.CommandError, store.read, path)
+        error = self.assertRaises(errors.Refused, store.read, path)
         self.assertIn(path, str(error))
         self.assertIn(reason, str(error))
         self.assertNotIn('\n', str(error))
@@ -181,7 +181,7 @@ class TestRead(testtools.TestCase):
         ]:
             self.assertRefused(content, reason)
         path = os.path.join(self.directory, 'absent.json')
-        error = self.assertRaises(exceptions.CommandError, store.read, path)
+        error = self.assertRaises(errors.Refused, store.read, path)
         self.assertIn('No such file', str(error))
 
     def test_server_ids_are_uuids(self):

@@ -20,13 +20,13 @@ import stat
 import uuid
 
 import fixtures
-from osc_lib import exceptions
 import testtools
 
 from osc_hypervisor_servers.core import attributes
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.journal import schema
 from osc_hypervisor_servers.journal import store
+from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.tests.unit import fakes
 
@@ -144,7 +144,7 @@ class TestWriteAhead(testtools.TestCase):
         path = os.path.join(self.state_home, 'mine.json')
         first = self.write(path)
         self.assertEqual(path, str(first.path))
-        error = self.assertRaises(exceptions.CommandError, self.write, path)
+        error = self.assertRaises(errors.Refused, self.write, path)
         self.assertIn(path, str(error))
         self.assertIn('already exists', str(error))
 
@@ -154,7 +154,7 @@ class TestWriteAhead(testtools.TestCase):
 
     def test_unwritable_place_is_refused_with_its_path(self):
         path = os.path.join(self.state_home, 'no', 'such', 'dir', 'j.json')
-        error = self.assertRaises(exceptions.CommandError, self.write, path)
+        error = self.assertRaises(errors.Refused, self.write, path)
         self.assertIn(path, str(error))
         self.assertIn('nothing was changed', str(error))
         self.assertNotIn('\n', str(error))
@@ -163,7 +163,7 @@ class TestWriteAhead(testtools.TestCase):
         blocker = os.path.join(self.state_home, 'osc-hypervisor-servers')
         with open(blocker, 'w'):
             pass
-        error = self.assertRaises(exceptions.CommandError, self.write)
+        error = self.assertRaises(errors.Refused, self.write)
         self.assertIn(blocker, str(error))
         self.assertIn('--journal', str(error))
 
@@ -258,7 +258,7 @@ class TestFailedWrites(testtools.TestCase):
         path = os.path.join(self.state_home, 'mine.json')
         self.fail_writes()
         error = self.assertRaises(
-            exceptions.CommandError,
+            errors.Refused,
             store.Journal.write_ahead,
             path,
             set_document(),
@@ -307,7 +307,7 @@ class TestRead(testtools.TestCase):
         self.directory = self.useFixture(fixtures.TempDir()).path
 
     def refused(self, path):
-        error = self.assertRaises(exceptions.CommandError, store.read, path)
+        error = self.assertRaises(errors.Refused, store.read, path)
         self.assertNotIn('\n', str(error))
         self.assertIn(path, str(error))
         return str(error)

@@ -10,17 +10,17 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-from osc_lib import exceptions
 import testtools
 
 from osc_hypervisor_servers.core import attributes
 from osc_hypervisor_servers.marks import change_request
+from osc_hypervisor_servers.runner import errors
 
 
 class TestToSet(testtools.TestCase):
     def assertRefused(self, expected_words, **kwargs):
         error = self.assertRaises(
-            exceptions.CommandError, change_request.to_set, **kwargs
+            errors.Refused, change_request.to_set, **kwargs
         )
         for word in expected_words:
             self.assertIn(word, str(error))
@@ -117,7 +117,7 @@ class TestToUnset(testtools.TestCase):
         )
 
     def test_nothing_to_unset(self):
-        self.assertRaises(exceptions.CommandError, change_request.to_unset)
+        self.assertRaises(errors.Refused, change_request.to_unset)
 
     def test_bad_key_and_tag(self):
         for kwargs in [
@@ -128,5 +128,5 @@ class TestToUnset(testtools.TestCase):
             {'tags': ['ünï']},
         ]:
             self.assertRaises(
-                exceptions.CommandError, change_request.to_unset, **kwargs
+                errors.Refused, change_request.to_unset, **kwargs
             )

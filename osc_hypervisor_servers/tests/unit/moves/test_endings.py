@@ -14,9 +14,9 @@
 
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.moves import endings
-from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import planning
+from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.selection import selector
@@ -44,7 +44,7 @@ class TestDrainCensus(fakes.ComputeTestCase):
 
     def test_empty_is_success_whoever_moved_them(self):
         ended = self.census(
-            row('s1', judging.MIGRATED), row('s2', judging.MIGRATED)
+            row('s1', verdicts.MIGRATED), row('s2', verdicts.MIGRATED)
         )
         self.assertIsNone(ended.problem)
 
@@ -53,7 +53,7 @@ class TestDrainCensus(fakes.ComputeTestCase):
         # s2 is still there, whatever its row said.
         self.nova.add(fakes.nova_server('compute-7', server_id='s2'))
         ended = self.census(
-            row('s1', reporting.FAILED), row('s2', judging.MIGRATED)
+            row('s1', reporting.FAILED), row('s2', verdicts.MIGRATED)
         )
         self.assertEqual(
             '1 of 2 servers are still on compute-7', ended.problem
@@ -64,7 +64,7 @@ class TestDrainCensus(fakes.ComputeTestCase):
 
     def test_empty_but_a_row_failed(self):
         ended = self.census(
-            row('s1', reporting.FAILED), row('s2', judging.MIGRATED)
+            row('s1', reporting.FAILED), row('s2', verdicts.MIGRATED)
         )
         self.assertEqual(
             'compute-7 is empty, but 1 of 2 servers failed', ended.problem
@@ -96,8 +96,8 @@ class TestRestoreCensus(fakes.ComputeTestCase):
         self.assertIsNone(
             self.census(
                 [self.plan('s1'), self.plan('s2')],
-                row('s1', judging.MIGRATED, 'compute-3'),
-                row('s2', judging.MIGRATED, 'compute-3'),
+                row('s1', verdicts.MIGRATED, 'compute-3'),
+                row('s2', verdicts.MIGRATED, 'compute-3'),
             )
         )
 
@@ -112,9 +112,9 @@ class TestRestoreCensus(fakes.ComputeTestCase):
             self.census(
                 [self.plan('s1'), self.plan('s2'), self.plan('s3')],
                 row('s1', reporting.TIMED_OUT, 'compute-3'),
-                row('s2', judging.MIGRATED, 'compute-3'),
+                row('s2', verdicts.MIGRATED, 'compute-3'),
                 # Someone else took it elsewhere meanwhile.
-                row('s3', judging.KEPT, 'compute-3'),
+                row('s3', verdicts.KEPT, 'compute-3'),
             ),
         )
 
@@ -127,7 +127,7 @@ class TestFromRows(fakes.ComputeTestCase):
                 reporting.Report(
                     [
                         row('s1', reporting.SKIPPED),
-                        row('s2', judging.WOULD_MIGRATE),
+                        row('s2', verdicts.WOULD_MIGRATE),
                     ]
                 ),
                 back=False,
@@ -144,9 +144,9 @@ class TestFromRows(fakes.ComputeTestCase):
             endings.from_rows(
                 reporting.Report(
                     [
-                        row('s1', judging.IN_PROGRESS),
+                        row('s1', verdicts.IN_PROGRESS),
                         row('s2', reporting.NOT_ATTEMPTED),
-                        row('s3', judging.MIGRATED),
+                        row('s3', verdicts.MIGRATED),
                     ],
                     abandoned='Nova did not answer for 300 s (Connection '
                     'refused)',

@@ -19,13 +19,13 @@ from keystoneauth1 import exceptions as ksa_exceptions
 from openstack.compute.v2 import server_action as sdk_server_action
 import testtools
 
-from osc_hypervisor_servers.moves import drain_options
-from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
+from osc_hypervisor_servers.moves import move_options
 from osc_hypervisor_servers.moves import moving
 from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.moves import tracking
+from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.runner import retrying
 from osc_hypervisor_servers.tests.unit import fakes
@@ -100,7 +100,7 @@ class MoveTaskTestCase(fakes.ComputeTestCase):
                 target,
                 note='it was PAUSED before the run',
             ),
-            drain_options.Waiting(**waiting),
+            move_options.Waiting(**waiting),
             tracking.Tracking(
                 self.compute, self.retry, watcher, self.clock, '2.100'
             ),
@@ -115,7 +115,7 @@ class TestMoveTask(MoveTaskTestCase):
     def test_live_migration_that_completed(self):
         self.where(self.server_on('dst-1', 'ACTIVE'))
         result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
-        self.assertEqual(judging.MIGRATED, result.status)
+        self.assertEqual(verdicts.MIGRATED, result.status)
         self.assertEqual(
             {
                 'Action': 'live migration',
@@ -185,7 +185,7 @@ class TestMoveTask(MoveTaskTestCase):
         result = self.run_task(
             kinds.LIVE, FakeWatcher(live(5, 'completed')), target='dst-1'
         )
-        self.assertEqual(judging.MIGRATED, result.status)
+        self.assertEqual(verdicts.MIGRATED, result.status)
         self.assertIn('; it was PAUSED before the run', result.details)
         self.assertEqual('dst-1', result.moved_to)
 
@@ -207,7 +207,7 @@ class TestMoveTask(MoveTaskTestCase):
             FakeWatcher(cold(6, 'finished'), cold(6, 'confirmed')),
             status='SHUTOFF',
         )
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertEqual(
             [{'migrate': None}, {'confirmResize': None}], self.posts()
         )
@@ -229,7 +229,7 @@ class TestMoveTask(MoveTaskTestCase):
             FakeWatcher(cold(6, 'finished'), cold(6, 'confirmed')),
             status='SHUTOFF',
         )
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertEqual(
             [{'migrate': None}, {'confirmResize': None}], self.posts()
         )
@@ -240,7 +240,7 @@ class TestMoveTask(MoveTaskTestCase):
         result = self.run_task(
             kinds.COLD, watcher, status='SHUTOFF', confirm=False
         )
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertIn('not confirmed (--no-confirm)', result.details)
         self.assertEqual([{'migrate': None}], self.posts())
 
@@ -258,7 +258,7 @@ class TestMoveTask(MoveTaskTestCase):
             FakeWatcher(cold(6, 'finished'), cold(6, 'confirmed')),
             status='SHUTOFF',
         )
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertEqual(1, len(self.nova.reads['s1']))
 
     def test_judged_once_the_server_awaits_the_confirmation(self):
@@ -275,7 +275,7 @@ class TestMoveTask(MoveTaskTestCase):
             status='SHUTOFF',
             confirm=False,
         )
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertIn('not confirmed (--no-confirm)', result.details)
 
     def test_a_server_that_never_shows_the_end_is_failed(self):
@@ -308,7 +308,7 @@ class TestMoveTask(MoveTaskTestCase):
         )
         self.assertEqual(
             (
-                judging.IN_PROGRESS,
+                verdicts.IN_PROGRESS,
                 'interrupted while Nova moves it (migration 6 confirmed); '
                 'Nova goes on',
             ),
@@ -321,7 +321,7 @@ class TestMoveTask(MoveTaskTestCase):
             kinds.EVACUATE,
             FakeWatcher(live(7, 'done', migration_type='evacuation')),
         )
-        self.assertEqual(judging.EVACUATED, result.status, result.details)
+        self.assertEqual(verdicts.EVACUATED, result.status, result.details)
         self.assertIn('SHUTOFF on dst-2', result.details)
 
     def test_lost_answer_of_a_move_that_landed_is_not_sent_again(self):
@@ -333,7 +333,7 @@ class TestMoveTask(MoveTaskTestCase):
             self.server_on('dst-1', 'ACTIVE'),
         )
         result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertEqual(1, self.compute.post.call_count)
 
     def test_lost_answer_of_a_move_that_ended_fast(self):
@@ -363,7 +363,7 @@ class TestMoveTask(MoveTaskTestCase):
             self.server_on('dst-1', 'ACTIVE'),
         )
         result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertEqual(2, self.compute.post.call_count)
 
     def test_refusal_after_a_lost_answer_that_landed(self):
@@ -381,7 +381,7 @@ class TestMoveTask(MoveTaskTestCase):
             self.server_on('dst-1', 'ACTIVE'),
         )
         result = self.run_task(kinds.LIVE, FakeWatcher(live(5, 'completed')))
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
 
     def test_refused_at_once(self):
         self.compute.post.return_value = fakes.action_response(409)
@@ -392,7 +392,7 @@ class TestMoveTask(MoveTaskTestCase):
     def test_no_wait_reports_the_migration(self):
         watcher = FakeWatcher(live(5, 'accepted'))
         result = self.run_task(kinds.LIVE, watcher, wait=False)
-        self.assertEqual(judging.SUBMITTED, result.status)
+        self.assertEqual(verdicts.SUBMITTED, result.status)
         self.assertEqual('5', result.columns['Migration'])
         self.assertEqual([('src-7', 'live-migration', None)], watcher.waits)
 
@@ -400,7 +400,7 @@ class TestMoveTask(MoveTaskTestCase):
         stop = threading.Event()
         stop.set()
         result = self.run_task(kinds.LIVE, FakeWatcher(), stop=stop)
-        self.assertEqual(judging.IN_PROGRESS, result.status)
+        self.assertEqual(verdicts.IN_PROGRESS, result.status)
         self.assertIn('Nova goes on', result.details)
 
     def test_timed_out(self):
@@ -434,16 +434,18 @@ class TestMoveTask(MoveTaskTestCase):
 class TestRows(testtools.TestCase):
     def test_rows(self):
         server = fakes.server_state()
-        moving = judging.preview(
+        moving = verdicts.preview(
             planning.MovePlan(server, kinds.COLD, target='dst-2')
         )
-        self.assertEqual(judging.WOULD_MIGRATE, moving.status)
+        self.assertEqual(verdicts.WOULD_MIGRATE, moving.status)
         self.assertEqual('cold migration to dst-2', moving.details)
-        staying = judging.staying(planning.Staying(server, 'ERROR: no'))
+        staying = verdicts.staying(planning.Staying(server, 'ERROR: no'))
         self.assertEqual(reporting.SKIPPED, staying.status)
         self.assertFalse(staying.status.ok)
-        evacuating = judging.preview(planning.MovePlan(server, kinds.EVACUATE))
-        self.assertEqual(judging.WOULD_EVACUATE, evacuating.status)
+        evacuating = verdicts.preview(
+            planning.MovePlan(server, kinds.EVACUATE)
+        )
+        self.assertEqual(verdicts.WOULD_EVACUATE, evacuating.status)
         self.assertEqual(
             'evacuation to a host the scheduler picks', evacuating.details
         )
@@ -459,7 +461,7 @@ class TestAnotherRequest(MoveTaskTestCase):
                 plan.pop('kind', kinds.LIVE),
                 **plan,
             ),
-            drain_options.Waiting(),
+            move_options.Waiting(),
             tracking.Tracking(
                 self.compute, self.retry, watcher, self.clock, '2.100'
             ),
@@ -480,7 +482,7 @@ class TestAnotherRequest(MoveTaskTestCase):
         self.records(fakes.sdk_record(8, 'running', server_id='s1'))
         watcher = FakeWatcher(live(8, 'completed', server_id='s1'))
         result = self.run_plan(watcher)
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertEqual(
             'live migration by another request (migration 8 completed), '
             'to dst-1',
@@ -505,7 +507,7 @@ class TestAnotherRequest(MoveTaskTestCase):
         result = self.run_plan(
             FakeWatcher(live(8, 'completed', server_id='s1'))
         )
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
 
     def test_a_refusal_of_a_server_that_is_not_busy_is_failed(self):
         self.compute.post.return_value = fakes.json_response(
@@ -521,7 +523,7 @@ class TestAnotherRequest(MoveTaskTestCase):
         self.records(moved)
         watcher = FakeWatcher(moved_from=migrations.Record.from_sdk(moved))
         result = self.run_plan(watcher)
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertIn('by another request (migration 9', result.details)
         self.assertEqual([], self.posts())
 
@@ -534,7 +536,7 @@ class TestAnotherRequest(MoveTaskTestCase):
         result = self.run_plan(
             FakeWatcher(live(5, 'completed'), moved_from=old)
         )
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertEqual(1, len(self.posts()))
 
     def test_a_move_under_way_when_planned_is_followed(self):
@@ -546,7 +548,7 @@ class TestAnotherRequest(MoveTaskTestCase):
         result = self.run_plan(
             FakeWatcher(live(8, 'completed', server_id='s1')), underway=True
         )
-        self.assertEqual(judging.MIGRATED, result.status, result.details)
+        self.assertEqual(verdicts.MIGRATED, result.status, result.details)
         self.assertEqual([], self.posts())
 
     def test_another_move_that_failed_is_said_to_be_anothers(self):
@@ -581,7 +583,7 @@ class TestAnotherRequest(MoveTaskTestCase):
             target='dst-1',
             back=True,
         )
-        self.assertEqual(judging.KEPT, result.status, result.details)
+        self.assertEqual(verdicts.KEPT, result.status, result.details)
         self.assertIn(
             'kept: moved to dst-3 by another request', result.details
         )
@@ -621,7 +623,7 @@ class TestNovaUnreachable(MoveTaskTestCase):
         result = self.run_task(kinds.LIVE, GivingUp())
         self.assertEqual(
             (
-                judging.IN_PROGRESS,
+                verdicts.IN_PROGRESS,
                 'Nova did not answer for 300 s; Nova goes on with the move '
                 '(migration 5 running)',
             ),

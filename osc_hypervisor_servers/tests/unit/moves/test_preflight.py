@@ -12,13 +12,12 @@
 
 import dataclasses
 
-from osc_lib import exceptions
-
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import packing
 from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.moves import preflight
+from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.tests.unit import fakes
 
@@ -165,7 +164,7 @@ class TestGather(fakes.ComputeTestCase):
     def test_a_cloud_without_placement_in_its_catalog(self):
         context = invocation.RunContext(self.compute, self.retry)
         error = self.assertRaises(
-            exceptions.CommandError,
+            errors.Refused,
             preflight.gather,
             context,
             [self.plan()],

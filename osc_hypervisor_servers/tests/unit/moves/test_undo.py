@@ -18,11 +18,11 @@ import testtools
 
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.journal import schema
-from osc_hypervisor_servers.moves import judging
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
 from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.moves import undo
+from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.runner import reporting
 from osc_hypervisor_servers.tests.unit import fakes
 
@@ -126,8 +126,11 @@ class TestPlanBack(testtools.TestCase):
             [
                 (reporting.GONE, 'the server no longer exists'),
                 (reporting.UNCHANGED, 'already on compute-7'),
-                (judging.KEPT, 'kept: now on compute-5, moved since the run'),
-                (judging.KEPT, 'kept: now on compute-5, not moved by the run'),
+                (verdicts.KEPT, 'kept: now on compute-5, moved since the run'),
+                (
+                    verdicts.KEPT,
+                    'kept: now on compute-5, not moved by the run',
+                ),
                 (reporting.SKIPPED, 'ACTIVE: task image_snapshot in progress'),
             ],
             [staying(plan) for plan in (gone, back, moved, never, busy)],

@@ -14,8 +14,8 @@ import threading
 
 import fixtures
 from openstack.compute.v2 import hypervisor as sdk_hypervisor
-from osc_lib import exceptions
 
+from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.selection import lookup
 from osc_hypervisor_servers.selection import read_cost
 from osc_hypervisor_servers.tests.unit import fakes
@@ -83,21 +83,17 @@ class TestResolve(fakes.ComputeTestCase):
 
     def test_unknown_name(self):
         self.compute.hypervisors.side_effect = fakes.http_error(404)
-        error = self.assertRaises(
-            exceptions.CommandError, self.resolve, ['compute-9']
-        )
+        error = self.assertRaises(errors.Refused, self.resolve, ['compute-9'])
         self.assertIn("'compute-9'", str(error))
 
     def test_only_substring_matches_is_unknown(self):
         self.compute.hypervisors.return_value = [HYPERVISOR_10]
-        self.assertRaises(exceptions.CommandError, self.resolve, ['compute-1'])
+        self.assertRaises(errors.Refused, self.resolve, ['compute-1'])
 
     def test_duplicate_names_list_ids(self):
         twin = fakes.make_hypervisor('compute-1', hypervisor_id='twin-id')
         self.compute.hypervisors.return_value = [HYPERVISOR_1, twin]
-        error = self.assertRaises(
-            exceptions.CommandError, self.resolve, ['compute-1']
-        )
+        error = self.assertRaises(errors.Refused, self.resolve, ['compute-1'])
         self.assertIn(HYPERVISOR_1.id, str(error))
         self.assertIn('twin-id', str(error))
 
@@ -173,7 +169,7 @@ class TestResolve(fakes.ComputeTestCase):
             ('compute', "No hypervisor with ID or hostname 'compute'"),
         ]:
             error = self.assertRaises(
-                exceptions.CommandError,
+                errors.Refused,
                 lookup.resolve,
                 self.compute,
                 [reference, 'compute-1'],
@@ -203,7 +199,7 @@ class TestResolve(fakes.ComputeTestCase):
 
         self.compute.hypervisors.side_effect = look_up
         error = self.assertRaises(
-            exceptions.CommandError,
+            errors.Refused,
             lookup.resolve,
             self.compute,
             ['compute-1', 'nope-a', 'nope-b'],
@@ -216,13 +212,11 @@ class TestResolve(fakes.ComputeTestCase):
     def test_matching_checks_substring_on_client(self):
         # "_" is a wildcard to Nova's LIKE; compute-2 has no "e_" in it.
         self.compute.hypervisors.return_value = [HYPERVISOR_2]
-        self.assertRaises(exceptions.CommandError, self.resolve, (), ['e_'])
+        self.assertRaises(errors.Refused, self.resolve, (), ['e_'])
 
     def test_not_admin(self):
         self.compute.hypervisors.side_effect = fakes.http_error(403)
-        error = self.assertRaises(
-            exceptions.CommandError, self.resolve, ['compute-1']
-        )
+        error = self.assertRaises(errors.Refused, self.resolve, ['compute-1'])
         self.assertIn('admin', str(error))
         self.assertEqual([], self.nova.listings)
 

@@ -14,7 +14,7 @@ from keystoneauth1 import exceptions as ksa_exceptions
 import testtools
 
 from osc_hypervisor_servers.runner import errors
-from osc_hypervisor_servers.runner import judged
+from osc_hypervisor_servers.runner import landing
 from osc_hypervisor_servers.tests.unit import fakes
 
 LOST = ksa_exceptions.ConnectFailure('connection reset')
@@ -51,7 +51,7 @@ def status_of(sent):
 
 
 def send(server, policy):
-    return judged.send(
+    return landing.send(
         server.call, server.landed, policy, fakes.no_wait_retry(attempts=4)
     )
 
@@ -59,29 +59,29 @@ def send(server, policy):
 class TestResend(testtools.TestCase):
     def test_answered_at_once_needs_no_look(self):
         server = Server()
-        self.assertEqual(judged.Sent(0), send(server, judged.RESEND))
+        self.assertEqual(landing.Sent(0), send(server, landing.RESEND))
         self.assertEqual((1, 0), (server.sent, server.looks))
 
     def test_lost_answer_is_sent_again_without_looking(self):
         server = Server(LOST)
-        self.assertEqual(judged.Sent(1), send(server, judged.RESEND))
+        self.assertEqual(landing.Sent(1), send(server, landing.RESEND))
         self.assertEqual((2, 0), (server.sent, server.looks))
 
     def test_refusal_after_a_lost_answer_is_judged_by_the_server(self):
         # The retry of a delete that landed meets 404.
         server = Server(LOST, fakes.http_error(404, 'no such tag'))
-        self.assertEqual(judged.Sent(1), send(server, judged.RESEND))
+        self.assertEqual(landing.Sent(1), send(server, landing.RESEND))
         self.assertEqual(1, server.looks)
 
     def test_a_404_at_once_is_judged_too(self):
         server = Server(fakes.http_error(404), landing=[False])
-        sent = send(server, judged.RESEND)
+        sent = send(server, landing.RESEND)
         self.assertEqual(404, status_of(sent))
         self.assertEqual(1, server.looks)
 
     def test_a_refusal_at_once_is_final(self):
         server = Server(fakes.http_error(409, 'locked'))
-        sent = send(server, judged.RESEND)
+        sent = send(server, landing.RESEND)
         self.assertEqual(409, status_of(sent))
         self.assertEqual(0, server.looks)
 
@@ -91,8 +91,8 @@ class TestResend(testtools.TestCase):
         def unreadable():
             raise fakes.http_error(500)
 
-        sent = judged.send(
-            server.call, unreadable, judged.RESEND, fakes.no_wait_retry()
+        sent = landing.send(
+            server.call, unreadable, landing.RESEND, fakes.no_wait_retry()
         )
         self.assertEqual(409, status_of(sent))
 
@@ -100,12 +100,12 @@ class TestResend(testtools.TestCase):
 class TestLookFirst(testtools.TestCase):
     def test_a_lost_answer_that_landed_is_never_sent_again(self):
         server = Server(LOST)
-        self.assertEqual(judged.Sent(1), send(server, judged.LOOK_FIRST))
+        self.assertEqual(landing.Sent(1), send(server, landing.LOOK_FIRST))
         self.assertEqual((1, 1), (server.sent, server.looks))
 
     def test_a_lost_request_is_sent_again_once_seen_missing(self):
         server = Server(fakes.http_error(503), landing=[False, True])
-        self.assertEqual(judged.Sent(1), send(server, judged.LOOK_FIRST))
+        self.assertEqual(landing.Sent(1), send(server, landing.LOOK_FIRST))
         self.assertEqual((2, 1), (server.sent, server.looks))
 
     def test_a_refusal_after_a_lost_answer_is_judged_by_the_server(self):
@@ -118,10 +118,10 @@ class TestLookFirst(testtools.TestCase):
         server = SlowServer(
             LOST, fakes.http_error(409, 'migrating'), landing=[False, False]
         )
-        self.assertEqual(judged.Sent(1), send(server, judged.LOOK_FIRST))
+        self.assertEqual(landing.Sent(1), send(server, landing.LOOK_FIRST))
 
     def test_failing_for_good(self):
         server = Server(*[fakes.http_error(503)] * 4, landing=[False] * 4)
-        sent = send(server, judged.LOOK_FIRST)
+        sent = send(server, landing.LOOK_FIRST)
         self.assertEqual((3, 503), (sent.retries, status_of(sent)))
         self.assertEqual(4, server.sent)

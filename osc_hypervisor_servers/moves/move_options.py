@@ -10,22 +10,17 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""The options of ``migrate`` and ``evacuate``, and their defaults.
-
-Kept free of heavy imports: the command modules read the defaults for
-their help texts.
+"""The options of ``migrate``, ``evacuate`` and their restore, and their
+defaults.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import typing
 
+from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.runner import invocation
-
-if typing.TYPE_CHECKING:
-    from osc_hypervisor_servers.moves import kinds
-    from osc_hypervisor_servers.selection import selector
+from osc_hypervisor_servers.selection import selector
 
 # Per source host: Nova runs one live migration per compute at a time by
 # default (max_concurrent_live_migrations) and queues the rest. Two moves

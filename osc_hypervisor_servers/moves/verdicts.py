@@ -26,9 +26,9 @@ from openstack.compute.v2 import _proxy
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.journal import schema
 from osc_hypervisor_servers.journal import store
-from osc_hypervisor_servers.moves import drain_options
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import migrations
+from osc_hypervisor_servers.moves import move_options
 from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import reporting
@@ -96,7 +96,7 @@ def preview(plan: planning.MovePlan) -> reporting.ServerResult:
 
 def submitted(
     plan: planning.MovePlan,
-    waiting: drain_options.Waiting,
+    waiting: move_options.Waiting,
     record: migrations.Record | None,
 ) -> reporting.ServerResult:
     """The row of a move sent without waiting for it (``--no-wait``)."""
@@ -133,7 +133,7 @@ def staying(plan: planning.Staying) -> reporting.ServerResult:
 
 def shows_the_end(
     plan: planning.MovePlan,
-    waiting: drain_options.Waiting,
+    waiting: move_options.Waiting,
     server: model.ServerState,
 ) -> bool:
     """Whether ``server`` shows the end of its move: no task under way,
@@ -149,7 +149,7 @@ def shows_the_end(
 
 def verdict(
     plan: planning.MovePlan,
-    waiting: drain_options.Waiting,
+    waiting: move_options.Waiting,
     record: migrations.Record,
     now: model.ServerState,
     seconds: float,

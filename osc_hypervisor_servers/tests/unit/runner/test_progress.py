@@ -15,7 +15,7 @@ import io
 import testtools
 
 from osc_hypervisor_servers.runner import pool
-from osc_hypervisor_servers.runner import tty
+from osc_hypervisor_servers.runner import progress
 
 
 class FakeTerminal(io.StringIO):
@@ -25,16 +25,16 @@ class FakeTerminal(io.StringIO):
 
 class TestProgress(testtools.TestCase):
     def test_only_on_a_terminal_and_when_shown(self):
-        with tty.progress_line(io.StringIO()) as line:
+        with progress.progress_line(io.StringIO()) as line:
             self.assertIsNone(line)
-        with tty.progress_line(FakeTerminal(), shown=False) as line:
+        with progress.progress_line(FakeTerminal(), shown=False) as line:
             self.assertIsNone(line)
-        with tty.progress_line(FakeTerminal()) as line:
+        with progress.progress_line(FakeTerminal()) as line:
             self.assertIsNotNone(line)
 
     def test_one_line_rewritten_then_cleared(self):
         stream = FakeTerminal()
-        with tty.progress_line(stream) as line:
+        with progress.progress_line(stream) as line:
             assert line is not None
             line(pool.Tally(1, 120, 0, in_flight=3, elapsed=1.0))
             line(pool.Tally(2, 120, 1, in_flight=3, elapsed=2.0))
@@ -47,7 +47,7 @@ class TestProgress(testtools.TestCase):
 
     def test_close_without_progress_writes_nothing(self):
         stream = FakeTerminal()
-        with tty.progress_line(stream):
+        with progress.progress_line(stream):
             pass
         self.assertEqual('', stream.getvalue())
 
@@ -55,14 +55,18 @@ class TestProgress(testtools.TestCase):
         self.assertEqual(
             '31 of 120 moved, 3 in flight, 0 failed, 12 min elapsed, '
             'about 34 min left',
-            tty.moves_line(pool.Tally(31, 120, 0, in_flight=3, elapsed=720)),
+            progress.moves_line(
+                pool.Tally(31, 120, 0, in_flight=3, elapsed=720)
+            ),
         )
         self.assertEqual(
             '0 of 4 moved, 3 in flight, 0 failed, 5 s elapsed',
-            tty.moves_line(pool.Tally(0, 4, 0, in_flight=3, elapsed=5)),
+            progress.moves_line(pool.Tally(0, 4, 0, in_flight=3, elapsed=5)),
         )
         self.assertEqual(
             '1 of 3 moved, 0 in flight, 1 failed, 2 h 05 min elapsed, '
             'about 1 h 02 min left',
-            tty.moves_line(pool.Tally(2, 3, 1, in_flight=0, elapsed=7500)),
+            progress.moves_line(
+                pool.Tally(2, 3, 1, in_flight=0, elapsed=7500)
+            ),
         )
