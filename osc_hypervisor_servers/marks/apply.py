@@ -237,7 +237,7 @@ def _result(
     )
 
 
-def _settled(plan: planning.ServerPlan) -> reporting.ServerResult:
+def _without_writes(plan: planning.ServerPlan) -> reporting.ServerResult:
     """The row of a server with nothing to send."""
     status = reporting.SKIPPED if plan.refused else reporting.UNCHANGED
     return reporting.ServerResult(
@@ -255,11 +255,11 @@ def batch(
     revise: Revise,
     timeout: float,
     steps: Sequence[execution.Step] = (),
-    settled: Iterable[reporting.ServerResult] = (),
+    rows_without_plan: Iterable[reporting.ServerResult] = (),
 ) -> execution.Batch:
-    """A task for each plan that has writes; the others are settled.
+    """A task for each plan that has writes; a row for the others.
 
-    ``settled`` are the rows of servers that have no plan.
+    ``rows_without_plan`` are the rows of servers that have no plan.
     """
     return execution.Batch(
         tasks=[
@@ -267,7 +267,9 @@ def batch(
             for plan in plans
             if plan.writes
         ],
-        settled=[_settled(plan) for plan in plans if not plan.writes]
-        + list(settled),
+        rows_without_task=[
+            _without_writes(plan) for plan in plans if not plan.writes
+        ]
+        + list(rows_without_plan),
         steps=steps,
     )

@@ -103,7 +103,6 @@ def change(
         context,
     )
     return reporting.Outcome(
-        selected.hypervisors,
         report,
         wide=len(selected.hypervisors) > 1 or bool(options.selection.matching),
         journal=journal.path,
@@ -125,11 +124,11 @@ def _plan_undo(
     ``now``, and the rows of those gone or not the journal's.
     """
     plans = []
-    settled = []
+    unplanned = []
     for entry in document.servers:
         server = now[entry.id]
         if server is None:
-            settled.append(
+            unplanned.append(
                 reporting.ServerResult(
                     entry.server(),
                     reporting.GONE,
@@ -137,12 +136,12 @@ def _plan_undo(
                 )
             )
         elif (problem := entry.project_problem(server)) is not None:
-            settled.append(
+            unplanned.append(
                 reporting.ServerResult(server, reporting.SKIPPED, problem)
             )
         else:
             plans.append(planning.plan_undo(entry.changes, server))
-    return plans, settled
+    return plans, unplanned
 
 
 def _restore_document(
@@ -188,7 +187,7 @@ def restore(
     parallel = options.run.parallel
     connections.fit_pool(context.compute, parallel)
     hypervisors = list(document.hypervisors)
-    plans, settled = _plan_undo(
+    plans, unplanned = _plan_undo(
         document,
         listings.find_by_id(
             context.compute,
@@ -211,13 +210,12 @@ def restore(
             _revision(journal),
             options.timeout,
             steps=[journal],
-            settled=settled,
+            rows_without_plan=unplanned,
         ),
         options.run,
         context,
     )
     return reporting.Outcome(
-        hypervisors,
         report,
         wide=True,
         journal=journal.path,

@@ -62,9 +62,7 @@ def gave_up(report: reporting.Report) -> str:
     )
 
 
-def from_rows(
-    report: reporting.Report, back: bool, dry_run: bool
-) -> str | None:
+def from_rows(report: reporting.Report, back: bool) -> str | None:
     """The end line when Nova is not asked again: what the rows say
     (``back``: of a restore).
     """
@@ -74,12 +72,12 @@ def from_rows(
     if not away:
         return None
     if back:
-        verb = 'would not be' if dry_run else 'are not'
+        verb = 'would not be' if report.previewed else 'are not'
         return (
             f'{len(away)} of {len(report.results)} servers {verb} back '
             f'where they were'
         )
-    verb = 'would stay' if dry_run else 'are still'
+    verb = 'would stay' if report.previewed else 'are still'
     return (
         f'{len(away)} of {len(report.results)} servers {verb} '
         f'{_places(result.server for result in away)}'
@@ -153,7 +151,7 @@ def drain_census(
 
 def restore_census(
     context: invocation.RunContext,
-    plans: Sequence[planning.MovePlan | planning.Staying],
+    plans: Sequence[planning.MovePlan | planning.StayPlan],
     report: reporting.Report,
     workers: int,
 ) -> str | None:
@@ -182,7 +180,7 @@ def restore_census(
     } | {
         plan.server.id
         for plan in plans
-        if isinstance(plan, planning.Staying) and not plan.status.ok
+        if isinstance(plan, planning.StayPlan) and not plan.status.ok
     }
     if away:
         return (

@@ -48,7 +48,7 @@ class MovePlan:
 
 
 @dataclasses.dataclass(frozen=True)
-class Staying:
+class StayPlan:
     """A server that stays where it is, and why."""
 
     server: model.ServerState
@@ -56,6 +56,10 @@ class Staying:
     #: Its row's: SKIPPED when it should have moved.
     status: reporting.Status = reporting.SKIPPED
     fit: str = ''
+
+
+#: A run's plans: one per server.
+Plans = Sequence[MovePlan | StayPlan]
 
 
 def _kind_for(status: str, mode: kinds.Mode) -> kinds.MoveKind | None:
@@ -82,18 +86,18 @@ def _why_not(status: str, mode: kinds.Mode) -> str:
 
 def plan_move(
     server: model.ServerState, mode: kinds.Mode, target: str | None
-) -> MovePlan | Staying:
+) -> MovePlan | StayPlan:
     if server.task_state is not None:
         underway = kinds.BY_TASK_STATE.get(server.task_state)
         if underway is None:
-            return Staying(
+            return StayPlan(
                 server,
                 f'{server.status}: task {server.task_state} in progress',
             )
         return MovePlan(server, underway, target=target, underway=True)
     kind = _kind_for(server.status, mode)
     if kind is None:
-        return Staying(server, _why_not(server.status, mode))
+        return StayPlan(server, _why_not(server.status, mode))
     return MovePlan(server, kind, target=target)
 
 
@@ -101,5 +105,5 @@ def plan_moves(
     servers: Sequence[model.ServerState],
     mode: kinds.Mode,
     target: str | None = None,
-) -> list[MovePlan | Staying]:
+) -> list[MovePlan | StayPlan]:
     return [plan_move(server, mode, target) for server in servers]

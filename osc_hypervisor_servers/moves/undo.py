@@ -140,31 +140,31 @@ def plan_back(
     now: model.ServerState | None,
     moved_to: str | None,
     hosts: Mapping[str, compute_services.ComputeService | None],
-) -> planning.MovePlan | planning.Staying:
+) -> planning.MovePlan | planning.StayPlan:
     """How ``entry``'s server goes back to its host of before, if it
     does; ``moved_to`` is where the run moved it, ``hosts`` the services
     of the hosts as they will be.
     """
     origin = entry.compute_host or ''
     if now is None:
-        return planning.Staying(
+        return planning.StayPlan(
             entry.server(), 'the server no longer exists', reporting.GONE
         )
     project_problem = entry.project_problem(now)
     if project_problem is not None:
-        return planning.Staying(now, project_problem)
+        return planning.StayPlan(now, project_problem)
     if now.compute_host == origin:
-        return planning.Staying(
+        return planning.StayPlan(
             now, f'already on {origin}', reporting.UNCHANGED
         )
     if moved_to is None or now.compute_host != moved_to:
         why = 'moved since the run' if moved_to else 'not moved by the run'
-        return planning.Staying(
+        return planning.StayPlan(
             now, f'kept: now on {now.compute_host}, {why}', verdicts.KEPT
         )
     problem = compute_services.usable(hosts.get(origin), origin)
     if problem is not None:
-        return planning.Staying(now, f'not moved back: {problem}')
+        return planning.StayPlan(now, f'not moved back: {problem}')
     plan = planning.plan_move(now, 'auto', target=origin)
     if not isinstance(plan, planning.MovePlan):
         return plan

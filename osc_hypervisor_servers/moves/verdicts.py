@@ -122,7 +122,7 @@ def interrupted(
     )
 
 
-def staying(plan: planning.Staying) -> reporting.ServerResult:
+def staying(plan: planning.StayPlan) -> reporting.ServerResult:
     return reporting.ServerResult(
         plan.server,
         plan.status,

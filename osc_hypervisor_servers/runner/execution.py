@@ -55,7 +55,8 @@ class Step(typing.Protocol):
 @dataclasses.dataclass(frozen=True)
 class Batch:
     tasks: Sequence[pool.Task]
-    settled: Sequence[reporting.ServerResult] = ()
+    #: The rows of the servers that need no task.
+    rows_without_task: Sequence[reporting.ServerResult] = ()
     steps: Sequence[Step] = ()
     #: Tasks of one lane run at most ``parallel`` at a time.
     lane: Callable[[pool.Task], str] = pool.one_lane
@@ -69,8 +70,10 @@ def preview(batch: Batch, notify: Callable[[str], None]) -> reporting.Report:
             notify(said)
     return reporting.Report(
         reporting.sorted_results(
-            [task.preview() for task in batch.tasks] + list(batch.settled)
-        )
+            [task.preview() for task in batch.tasks]
+            + list(batch.rows_without_task)
+        ),
+        previewed=True,
     )
 
 
@@ -95,7 +98,7 @@ def carry_out(
             options.parallel,
             lane=batch.lane,
             progress=context.progress,
-            settled=batch.settled,
+            rows_without_task=batch.rows_without_task,
         )
         given_up = context.retry.given_up()
         if given_up is not None:
@@ -115,7 +118,7 @@ def _not_started(batch: Batch, why: str) -> reporting.Report:
                 )
                 for task in batch.tasks
             ]
-            + list(batch.settled)
+            + list(batch.rows_without_task)
         ),
         abandoned=why,
     )

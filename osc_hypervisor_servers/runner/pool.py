@@ -118,8 +118,8 @@ class _Board:
 class _Rows:
     """The rows collected so far, one per server."""
 
-    def __init__(self, settled: Iterable[reporting.ServerResult]) -> None:
-        self.by_server = {result.server.id: result for result in settled}
+    def __init__(self, ready: Iterable[reporting.ServerResult]) -> None:
+        self.by_server = {result.server.id: result for result in ready}
         self.done = 0
         self.failed = 0
 
@@ -152,13 +152,13 @@ def run_tasks(
     *,
     lane: Callable[[Task], str] = one_lane,
     progress: Progress | None = None,
-    settled: Iterable[reporting.ServerResult] = (),
+    rows_without_task: Iterable[reporting.ServerResult] = (),
 ) -> reporting.Report:
     """Run ``tasks``, at most ``parallel`` at once in each lane.
 
     Lanes are independent (each source host of a drain is one); tasks
-    of a lane start in the order given. ``settled`` are the rows of
-    servers that need no task.
+    of a lane start in the order given. ``rows_without_task`` are the
+    rows of servers that need no task.
     """
     board = _Board()
     # Daemon threads: a second Ctrl-C ends the process without waiting.
@@ -170,7 +170,7 @@ def run_tasks(
     started = time.monotonic()
     for worker in workers:
         worker.start()
-    rows = _Rows(settled)
+    rows = _Rows(rows_without_task)
     try:
         _collect(board, rows, len(tasks), progress, started)
     except KeyboardInterrupt:

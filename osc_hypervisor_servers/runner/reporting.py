@@ -77,6 +77,8 @@ class Report:
     #: Why the run ended before its tasks could (Nova stopped
     #: answering), if it did.
     abandoned: str | None = None
+    #: A dry run's: what a real run would do, nothing done.
+    previewed: bool = False
 
     def count(self, *statuses: Status) -> int:
         return sum(1 for result in self.results if result.status in statuses)
@@ -112,7 +114,6 @@ class Report:
 class Outcome:
     """What a verb returns to its command."""
 
-    hypervisors: list[model.Hypervisor]
     report: Report
     #: Whether rows may be on several hypervisors (a Hypervisor column).
     wide: bool = False

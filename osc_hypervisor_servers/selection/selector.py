@@ -56,11 +56,6 @@ class Selection:
                 'Give at least one hypervisor, or --matching <substring>'
             )
 
-    @property
-    def wide(self) -> bool:
-        """Whether the servers may be on several hypervisors."""
-        return len(self.hypervisors) > 1 or bool(self.matching)
-
     def to_json(self) -> dict[str, object]:
         """The selection as given, for a journal."""
         return {

@@ -16,8 +16,8 @@
 
 Thin front ends: each builds its parser from the shared helpers
 (:mod:`.arguments`), turns what it parsed into its verb's options, calls
-the verb's module (``marks.verbs``, ``moves.verbs``) and prints one row
-per server (:mod:`.output`).
+the verb's module (``marks.verbs``, ``moves.drain``, ``moves.restore``)
+and prints one row per server (:mod:`.output`).
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from osc_hypervisor_servers.journal import store
 from osc_hypervisor_servers.marks import change_request
 from osc_hypervisor_servers.marks import mark_options
 from osc_hypervisor_servers.marks import verbs as mark_verbs
+from osc_hypervisor_servers.moves import drain
 from osc_hypervisor_servers.moves import kinds
 from osc_hypervisor_servers.moves import move_options
-from osc_hypervisor_servers.moves import verbs as move_verbs
+from osc_hypervisor_servers.moves import restore as move_restore
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.runner import reporting
@@ -259,7 +260,7 @@ def _restore_moves(
         ),
     )
     with arguments.running(command.app, parsed_args, moves=True) as context:
-        return move_verbs.restore(context, options, document)
+        return move_restore.restore(context, options, document)
 
 
 class MigrateHypervisorServers(_ServersCommand):
@@ -372,4 +373,4 @@ def _drain(
         ),
     )
     with arguments.running(command.app, parsed_args, moves=True) as context:
-        return move_verbs.drain(context, options)
+        return drain.drain(context, options)

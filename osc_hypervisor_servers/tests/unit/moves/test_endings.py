@@ -128,10 +128,10 @@ class TestFromRows(fakes.ComputeTestCase):
                     [
                         row('s1', reporting.SKIPPED),
                         row('s2', verdicts.WOULD_MIGRATE),
-                    ]
+                    ],
+                    previewed=True,
                 ),
                 back=False,
-                dry_run=True,
             ),
         )
 
@@ -152,6 +152,5 @@ class TestFromRows(fakes.ComputeTestCase):
                     'refused)',
                 ),
                 back=False,
-                dry_run=False,
             ),
         )

@@ -439,7 +439,7 @@ class TestRows(testtools.TestCase):
         )
         self.assertEqual(verdicts.WOULD_MIGRATE, moving.status)
         self.assertEqual('cold migration to dst-2', moving.details)
-        staying = verdicts.staying(planning.Staying(server, 'ERROR: no'))
+        staying = verdicts.staying(planning.StayPlan(server, 'ERROR: no'))
         self.assertEqual(reporting.SKIPPED, staying.status)
         self.assertFalse(staying.status.ok)
         evacuating = verdicts.preview(

@@ -28,7 +28,7 @@ def plan(status, mode, task_state=None, target=None):
 
 def kind_of(status, mode):
     planned = plan(status, mode)
-    if isinstance(planned, planning.Staying):
+    if isinstance(planned, planning.StayPlan):
         return None
     return planned.kind
 
@@ -47,7 +47,7 @@ class TestPlanMove(testtools.TestCase):
         ]:
             self.assertEqual(kind, kind_of(status, 'auto'), status)
         self.assertEqual(
-            planning.Staying(
+            planning.StayPlan(
                 fakes.server_state(status='ERROR'),
                 'ERROR: only ACTIVE or PAUSED servers are live migrated and '
                 'SHUTOFF ones cold migrated',

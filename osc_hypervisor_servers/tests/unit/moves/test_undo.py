@@ -49,7 +49,7 @@ def now_on(host, status='ACTIVE', task_state=None):
 
 
 def staying(plan):
-    assert isinstance(plan, planning.Staying), plan
+    assert isinstance(plan, planning.StayPlan), plan
     return plan.status, plan.reason
 
 

@@ -64,7 +64,7 @@ class TestCarryOut(testtools.TestCase):
         )
         self.batch = execution.Batch(
             tasks=[Task(fakes.server_state('s2'), self.log)],
-            settled=[
+            rows_without_task=[
                 reporting.ServerResult(
                     fakes.server_state('s1'), reporting.UNCHANGED
                 )

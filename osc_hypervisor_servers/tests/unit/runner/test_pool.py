@@ -78,7 +78,9 @@ class TestRunTasks(testtools.TestCase):
         settled = reporting.ServerResult(
             fakes.server_state('s99'), reporting.UNCHANGED
         )
-        report = pool.run_tasks(list(reversed(tasks(5))), 3, settled=[settled])
+        report = pool.run_tasks(
+            list(reversed(tasks(5))), 3, rows_without_task=[settled]
+        )
         self.assertEqual(
             ['s00', 's01', 's02', 's03', 's04', 's99'],
             [result.server.id for result in report.results],

@@ -679,7 +679,7 @@ class DrainTestCase(HypervisorServersTestCase):
         ]
         self.useFixture(
             fixtures.MockPatch(
-                'osc_hypervisor_servers.moves.verbs.WATCH_INTERVAL_SECONDS',
+                'osc_hypervisor_servers.moves.runs.WATCH_INTERVAL_SECONDS',
                 0.01,
             )
         )
