@@ -22,7 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import dataclasses
+import typing
 from typing import Any
+
+#: A compute service's status: whether the scheduler may pick its host.
+ServiceStatus = typing.Literal['enabled', 'disabled']
 
 
 @dataclasses.dataclass(frozen=True)

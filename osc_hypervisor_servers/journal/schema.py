@@ -45,11 +45,16 @@ PENDING = 'pending'
 TIME_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 
 Wing = typing.Literal['marks', 'moves']
-WINGS: tuple[Wing, ...] = ('marks', 'moves')
+WINGS: tuple[Wing, ...] = typing.get_args(Wing)
 #: How a server moves, by the journal's names (moves.kinds' modes).
-MOVE_KINDS = ('live', 'cold', 'evacuate')
-SERVICE_STATUSES = ('enabled', 'disabled')
-VERBS = ('set', 'unset', 'restore', 'migrate', 'evacuate')
+MoveKindName = typing.Literal['live', 'cold', 'evacuate']
+MOVE_KINDS: tuple[MoveKindName, ...] = typing.get_args(MoveKindName)
+SERVICE_STATUSES: tuple[model.ServiceStatus, ...] = typing.get_args(
+    model.ServiceStatus
+)
+Verb = typing.Literal['set', 'unset', 'restore', 'migrate', 'evacuate']
+VERBS: tuple[Verb, ...] = typing.get_args(Verb)
+Choice = typing.TypeVar('Choice', bound=str)
 
 # Upper bounds of free text, so that a journal cannot carry anything
 # Nova would not: names, hosts and projects are at most 255 characters
@@ -108,11 +113,12 @@ class _Fields:
             self.fail(name, f'{value!r} is not a UUID')
         return value
 
-    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+    def choice(self, name: str, choices: tuple[Choice, ...]) -> Choice:
         value = self.entry.get(name)
-        if value not in choices:
-            self.fail(name, f'{value!r} is not one of {", ".join(choices)}')
-        return str(value)
+        for choice in choices:
+            if value == choice:
+                return choice
+        self.fail(name, f'{value!r} is not one of {", ".join(choices)}')
 
     def boolean(self, name: str, default: bool = False) -> bool:
         value = self.entry.get(name, default)
@@ -218,8 +224,7 @@ def _change_from_json(entry: object, where: str) -> attributes.AttributeChange:
 class MoveEntry:
     """How a run moves a server, and where it went."""
 
-    #: ``live``, ``cold`` or ``evacuate``.
-    kind: str
+    kind: MoveKindName
     #: The compute host asked for; None: the scheduler picks.
     target: str | None = None
     #: Where the server went (a compute host), once the run knows it.
@@ -243,7 +248,7 @@ class MoveEntry:
 
 @dataclasses.dataclass(frozen=True)
 class ServiceState:
-    status: str
+    status: model.ServiceStatus
     disabled_reason: str | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -409,7 +414,7 @@ def _hypervisor_from_json(entry: object) -> model.Hypervisor:
 class Document:
     """A whole journal."""
 
-    verb: str
+    verb: Verb
     started_at: str
     endpoint: str
     hypervisors: tuple[model.Hypervisor, ...]
@@ -470,7 +475,7 @@ class Document:
             servers=tuple(
                 map(ServerEntry.from_json, fields.objects('servers'))
             ),
-            wing=typing.cast(Wing, wing),
+            wing=wing,
             services=tuple(
                 map(
                     ServiceEntry.from_json,

@@ -206,7 +206,7 @@ def _private_directory(directory: pathlib.Path) -> None:
         os.chmod(level, PRIVATE_DIRECTORY)
 
 
-def _candidates(
+def _paths_to_try(
     path: str | None, document: schema.Document, now: datetime.datetime
 ) -> list[pathlib.Path]:
     """Where to write: ``path``, or new names in the default directory."""
@@ -255,21 +255,21 @@ class Journal:
         """
         now = _now()
         document = dataclasses.replace(document, started_at=_timestamp(now))
-        candidates = _candidates(path, document, now)
-        for candidate in candidates:
+        paths = _paths_to_try(path, document, now)
+        for path_to_try in paths:
             try:
-                _write_private(candidate, _text(document), exclusive=True)
+                _write_private(path_to_try, _text(document), exclusive=True)
             except FileExistsError:
                 continue
             except OSError as error:
                 errors.refuse(
-                    f'Cannot write the journal {candidate}: '
+                    f'Cannot write the journal {path_to_try}: '
                     f'{error.strerror}; nothing was changed'
                 )
-            _sync_directory(candidate.parent)
-            return cls(candidate, document)
+            _sync_directory(path_to_try.parent)
+            return cls(path_to_try, document)
         errors.refuse(
-            f'Journal {candidates[-1]} already exists; nothing was changed '
+            f'Journal {paths[-1]} already exists; nothing was changed '
             f'(a journal is never overwritten)'
         )
 
@@ -329,7 +329,7 @@ class Journal:
 
 def new_document(
     wing: schema.Wing,
-    verb: str,
+    verb: schema.Verb,
     endpoint: str,
     hypervisors: Sequence[model.Hypervisor],
     servers: Sequence[schema.ServerEntry],

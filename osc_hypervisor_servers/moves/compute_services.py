@@ -26,6 +26,7 @@ import dataclasses
 from openstack.compute.v2 import _proxy
 from openstack.compute.v2 import service as sdk_service
 
+from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.runner import concurrency
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import reporting
@@ -38,8 +39,8 @@ BINARY = 'nova-compute'
 class ComputeService:
     id: str
     host: str
-    #: 'enabled' or 'disabled': whether the scheduler may pick it.
-    status: str
+    #: Whether the scheduler may pick it.
+    status: model.ServiceStatus
     #: 'up' or 'down': whether it reported in lately (or forced down).
     state: str
     forced_down: bool
@@ -54,7 +55,8 @@ def _from_sdk(service: sdk_service.Service) -> ComputeService:
     return ComputeService(
         id=service.id,
         host=service.host,
-        status=service.status,
+        # Nova says one of the two; anything else does not take servers.
+        status='enabled' if service.status == 'enabled' else 'disabled',
         state=service.state,
         forced_down=bool(service.is_forced_down),
         disabled_reason=service.disabled_reason,
@@ -143,7 +145,7 @@ def usable(service: ComputeService | None, host: str) -> str | None:
 def _set_status(
     compute: _proxy.Proxy,
     service: ComputeService,
-    status: str,
+    status: model.ServiceStatus,
     reason: str | None,
     retry: retrying.RetryPolicy,
 ) -> ComputeService:
@@ -171,7 +173,7 @@ class SetServiceStatus:
         self,
         compute: _proxy.Proxy,
         service: ComputeService,
-        status: str,
+        status: model.ServiceStatus,
         reason: str | None,
         retry: retrying.RetryPolicy,
         notify: Callable[[str], None],

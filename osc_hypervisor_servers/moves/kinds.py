@@ -23,6 +23,8 @@ from __future__ import annotations
 import dataclasses
 import typing
 
+from osc_hypervisor_servers.journal import schema
+
 #: ``auto``: live when the server runs, cold when it is stopped.
 Mode = typing.Literal['auto', 'live', 'cold', 'evacuate']
 
@@ -35,9 +37,8 @@ COLD_CONFIRMED = frozenset({'confirmed'})
 
 @dataclasses.dataclass(frozen=True)
 class MoveKind:
-    #: Its mode's name, and the journal's (``live``, ``cold``,
-    #: ``evacuate``).
-    name: str
+    #: Its mode's name, and the journal's.
+    name: schema.MoveKindName
     #: What rows and messages call it.
     label: str
     #: The server states Nova allows it from.

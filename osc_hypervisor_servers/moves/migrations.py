@@ -54,6 +54,11 @@ def _local_utc() -> datetime.datetime:
     return _naive_utc(datetime.datetime.now(datetime.timezone.utc))
 
 
+#: Nova's clock is known to the second (the Date header): a record made
+#: by an action may look up to this much older than the action.
+CLOCK_SLACK = datetime.timedelta(seconds=2)
+
+
 class NovaClock:
     """Nova's time, learnt from the Date header of its answers.
 

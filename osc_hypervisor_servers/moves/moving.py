@@ -103,7 +103,7 @@ class MoveTask:
             self.server.compute_host or '',
             self.server.id,
             self.plan.kind.migration_type,
-            self.tracking.clock.now() - tracking_.CLOCK_SLACK,
+            self.tracking.clock.now() - migrations.CLOCK_SLACK,
         )
         error = self._submit(key, trace)
         if error is not None:

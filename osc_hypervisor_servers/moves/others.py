@@ -133,7 +133,7 @@ def _key_of(
         now.compute_host or '',
         now.id,
         kind.migration_type,
-        tracking.clock.now() - tracking_.CLOCK_SLACK,
+        tracking.clock.now() - migrations.CLOCK_SLACK,
     )
     grace = min(deadline, time.monotonic() + RECORD_GRACE_SECONDS)
     if tracking.watcher.wait(key, None, stop, grace) is None:

@@ -118,7 +118,7 @@ def _shown(resource_class: str, amount: int) -> str:
 
 
 @dataclasses.dataclass
-class _Board:
+class _Capacity:
     """The hosts' capacity and the groups' members as placements go."""
 
     free: dict[str, collections.Counter[str]]
@@ -136,12 +136,14 @@ class _Board:
             self.members[need.group.id][need.host] -= 1
 
 
-def _group_rule(need: Need, board: _Board) -> tuple[set[str] | None, str]:
+def _group_rule(
+    need: Need, capacity: _Capacity
+) -> tuple[set[str] | None, str]:
     """The hosts ``need``'s group allows (None: any), and the rule."""
     group = need.group
     if group is None or group.policy.startswith('soft-'):
         return None, ''
-    members = board.members[group.id]
+    members = capacity.members[group.id]
     if group.policy == 'affinity':
         hosts = {h for h, n in members.items() if n > 0 and h != need.host}
         return hosts, (
@@ -149,14 +151,16 @@ def _group_rule(need: Need, board: _Board) -> tuple[set[str] | None, str]:
             f'of its other members, and none is outside {need.host}'
         )
     full = {h for h, n in members.items() if n >= group.max_per_host}
-    allowed = set(board.free) - full
+    allowed = set(capacity.free) - full
     return allowed, (
         f'anti-affinity group {group.name}: every other host already holds '
         f'{group.max_per_host} of its members'
     )
 
 
-def _shortage(need: Need, hosts: Iterable[str], board: _Board) -> str | None:
+def _shortage(
+    need: Need, hosts: Iterable[str], capacity: _Capacity
+) -> str | None:
     """The resource ``need`` lacks on every host of ``hosts``."""
     hosts = list(hosts)
     order = [rc for rc in _SIZE_ORDER if rc in need.resources] + sorted(
@@ -164,8 +168,8 @@ def _shortage(need: Need, hosts: Iterable[str], board: _Board) -> str | None:
     )
     for rc in order:
         amount = need.resources[rc]
-        best = max(hosts, key=lambda h: board.free[h][rc], default=None)
-        most = 0 if best is None else board.free[best][rc]
+        best = max(hosts, key=lambda h: capacity.free[h][rc], default=None)
+        most = 0 if best is None else capacity.free[best][rc]
         if most < amount:
             where = f' ({best})' if best is not None and most > 0 else ''
             return (
@@ -175,14 +179,14 @@ def _shortage(need: Need, hosts: Iterable[str], board: _Board) -> str | None:
     return None
 
 
-def _candidates(
+def _hosts_allowed(
     need: Need,
-    board: _Board,
+    capacity: _Capacity,
     shapes: Shapes,
 ) -> tuple[list[str], str]:
     """The hosts ``need`` may go to before capacity, and why if none."""
     hosts = set(shapes.get(need.shape, frozenset()))
-    offered = {rc for free in board.free.values() for rc in free}
+    offered = {rc for free in capacity.free.values() for rc in free}
     missing = sorted(set(need.resources) - offered)
     if missing:
         needs = ', '.join(_shown(rc, need.resources[rc]) for rc in missing)
@@ -191,8 +195,8 @@ def _candidates(
         hosts &= need.only
     hosts.discard(need.host)
     if need.zone is not None:
-        hosts = {h for h in hosts if board.zones.get(h) == need.zone}
-    allowed, rule = _group_rule(need, board)
+        hosts = {h for h in hosts if capacity.zones.get(h) == need.zone}
+    allowed, rule = _group_rule(need, capacity)
     if allowed is not None:
         within = hosts & allowed
         if hosts and not within:
@@ -200,7 +204,7 @@ def _candidates(
         hosts = within
     if not hosts:
         where = f' in availability zone {need.zone}' if need.zone else ''
-        fitting = _shortage(need, board.free, board)
+        fitting = _shortage(need, capacity.free, capacity)
         return [], fitting or f'no enabled host{where} may take it'
     return sorted(hosts), ''
 
@@ -215,38 +219,38 @@ def pack(
     ``shapes`` are the hosts Placement offers for one server of each
     shape (which checks ``max_unit`` and traits as the scheduler would).
     """
-    board = _Board(
+    capacity = _Capacity(
         free={h.name: collections.Counter(h.free) for h in hosts},
         zones={h.name: h.zone for h in hosts},
         members=collections.defaultdict(collections.Counter),
     )
     for need in needs:
-        if need.group is not None and need.group.id not in board.members:
-            board.members[need.group.id].update(need.group.members_on)
+        if need.group is not None and need.group.id not in capacity.members:
+            capacity.members[need.group.id].update(need.group.members_on)
     fits = {}
     for need in sorted(needs, key=_size, reverse=True):
-        fits[need.server_id] = _place(need, board, shapes)
+        fits[need.server_id] = _place(need, capacity, shapes)
     return fits
 
 
 def _place(
     need: Need,
-    board: _Board,
+    capacity: _Capacity,
     shapes: Shapes,
 ) -> Fit:
-    hosts, why = _candidates(need, board, shapes)
+    hosts, why = _hosts_allowed(need, capacity, shapes)
     if not hosts:
         return Fit(need.server_id, False, why)
-    fitting = [h for h in hosts if board.fits(need, h)]
+    fitting = [h for h in hosts if capacity.fits(need, h)]
     if not fitting:
         return Fit(
             need.server_id,
             False,
-            _shortage(need, hosts, board) or 'no room',
+            _shortage(need, hosts, capacity) or 'no room',
         )
     # The scheduler's default weighers spread: the most free memory.
-    chosen = max(fitting, key=lambda h: (board.free[h]['MEMORY_MB'], h))
-    board.take(need, chosen)
+    chosen = max(fitting, key=lambda h: (capacity.free[h]['MEMORY_MB'], h))
+    capacity.take(need, chosen)
     notes = [f'fits ({len(fitting)} host{"s" if len(fitting) > 1 else ""})']
     if need.group is not None and need.group.policy.startswith('soft-'):
         notes.append(

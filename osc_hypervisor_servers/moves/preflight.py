@@ -95,7 +95,7 @@ def _allocations(
     return held
 
 
-def _candidates(
+def _allocation_candidates(
     context: invocation.RunContext,
     resources: Mapping[str, int],
     skip_disabled: bool,
@@ -228,7 +228,9 @@ def gather(
     servers = [plan.server for plan in plans]
     # Alone, first: the proxy's first request discovers Placement's
     # version, which requests made side by side would each do again.
-    census = _free_by_root(_candidates(context, {'VCPU': 1}, skip_disabled))
+    census = _free_by_root(
+        _allocation_candidates(context, {'VCPU': 1}, skip_disabled)
+    )
     held = concurrency.bounded_map(
         lambda server: _allocations(context, server.id), servers, workers
     )
@@ -242,7 +244,9 @@ def gather(
         key=sorted,
     )
     candidates = concurrency.bounded_map(
-        lambda shape: _roots(_candidates(context, dict(shape), skip_disabled)),
+        lambda shape: _roots(
+            _allocation_candidates(context, dict(shape), skip_disabled)
+        ),
         shapes,
         workers,
     )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import dataclasses
-import datetime
 import threading
 import time
 
@@ -41,9 +40,6 @@ from osc_hypervisor_servers.selection import listings
 #: VERIFY_RESIZE, and its "confirmed" before the server leaves it.
 CATCH_UP_SECONDS = 30.0
 _READ_PAUSE_SECONDS = 0.5
-# Nova's clock is known to the second (the Date header): a record made
-# by an action may look up to this much older than the action.
-CLOCK_SLACK = datetime.timedelta(seconds=2)
 
 
 class Gone(Exception):

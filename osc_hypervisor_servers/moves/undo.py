@@ -51,10 +51,6 @@ from osc_hypervisor_servers.moves import planning
 from osc_hypervisor_servers.moves import verdicts
 from osc_hypervisor_servers.runner import reporting
 
-# Nova's Date header is to the second: a record of the run may look this
-# much older than the run's start.
-CLOCK_SLACK = datetime.timedelta(seconds=2)
-
 
 def _as_state(
     service: compute_services.ComputeService,
@@ -116,7 +112,7 @@ def drain_record(
         if (
             started is not None
             and record.is_of(
-                entry.id, kind.migration_type, started - CLOCK_SLACK
+                entry.id, kind.migration_type, started - migrations.CLOCK_SLACK
             )
             and record.source_compute == entry.compute_host
         ):

@@ -19,6 +19,7 @@ state of before (for an evacuation, as Nova leaves it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import dataclasses
 
 from openstack.compute.v2 import _proxy
@@ -52,28 +53,52 @@ COLUMNS = ('Action', 'Destination', 'Migration')
 PREFLIGHT_COLUMN = 'Pre-flight'
 
 
+@dataclasses.dataclass(frozen=True)
+class MoveResult(reporting.ServerResult):
+    """A move's row: how the server moved, where to, by which record."""
+
+    action: str = ''
+    #: Where the server went, as rows show it (its hypervisor), or the
+    #: host asked for.
+    destination: str = ''
+    #: The compute host the server went to, for the journal; None while
+    #: the run does not know.
+    destination_host: str | None = None
+    migration: int | None = None
+    #: The pre-flight's estimate, when it ran.
+    fit: str = ''
+
+    def columns(self) -> Mapping[str, str]:
+        own = {
+            'Action': self.action,
+            'Destination': self.destination,
+            'Migration': '' if self.migration is None else str(self.migration),
+        }
+        if self.fit:
+            own[PREFLIGHT_COLUMN] = self.fit
+        return own
+
+
 def row(
     plan: planning.MovePlan,
     status: reporting.Status,
     details: str,
     landed: model.ServerState | None = None,
     record: migrations.Record | None = None,
-) -> reporting.ServerResult:
+) -> MoveResult:
     """A move's row; ``landed`` is the server where the move left it."""
     destination = plan.target
     if landed is not None:
         destination = landed.hypervisor_hostname or landed.compute_host
-    return reporting.ServerResult(
+    return MoveResult(
         plan.server,
         status,
         details,
-        {
-            'Action': plan.kind.label,
-            'Destination': destination or '',
-            'Migration': str(record.id) if record else '',
-            **({PREFLIGHT_COLUMN: plan.fit} if plan.fit else {}),
-        },
-        moved_to=None if landed is None else landed.compute_host,
+        action=plan.kind.label,
+        destination=destination or '',
+        destination_host=None if landed is None else landed.compute_host,
+        migration=None if record is None else record.id,
+        fit=plan.fit,
     )
 
 
@@ -122,13 +147,9 @@ def interrupted(
     )
 
 
-def staying(plan: planning.StayPlan) -> reporting.ServerResult:
-    return reporting.ServerResult(
-        plan.server,
-        plan.status,
-        plan.reason,
-        {PREFLIGHT_COLUMN: plan.fit} if plan.fit else {},
-    )
+def staying(plan: planning.StayPlan) -> MoveResult:
+    """The row of a server the run leaves where it is."""
+    return MoveResult(plan.server, plan.status, plan.reason, fit=plan.fit)
 
 
 def shows_the_end(
@@ -262,15 +283,14 @@ def journaled(
     and migration record (see :mod:`..journal.store`).
     """
     entry = store.with_result(entry, result)
-    if entry.move is None:
+    if entry.move is None or not isinstance(result, MoveResult):
         return entry
-    migration = result.columns.get('Migration')
     return dataclasses.replace(
         entry,
         move=dataclasses.replace(
             entry.move,
-            destination=result.moved_to,
-            migration=int(migration) if migration else None,
+            destination=result.destination_host,
+            migration=result.migration,
         ),
     )
 

@@ -88,7 +88,7 @@ class _Crash:
     error: BaseException
 
 
-class _Board:
+class _Shared:
     """What the workers and the main thread share."""
 
     def __init__(self) -> None:
@@ -160,10 +160,10 @@ def run_tasks(
     of a lane start in the order given. ``rows_without_task`` are the
     rows of servers that need no task.
     """
-    board = _Board()
+    shared = _Shared()
     # Daemon threads: a second Ctrl-C ends the process without waiting.
     workers = [
-        threading.Thread(target=board.work, args=(pending,), daemon=True)
+        threading.Thread(target=shared.work, args=(pending,), daemon=True)
         for pending in _lanes(tasks, lane)
         for _ in range(min(parallel, len(pending)))
     ]
@@ -172,13 +172,13 @@ def run_tasks(
         worker.start()
     rows = _Rows(rows_without_task)
     try:
-        _collect(board, rows, len(tasks), progress, started)
+        _collect(shared, rows, len(tasks), progress, started)
     except KeyboardInterrupt:
-        board.stop.set()
+        shared.stop.set()
         for worker in workers:
             worker.join()
-        while not board.finished.empty():
-            rows.add(board.finished.get())
+        while not shared.finished.empty():
+            rows.add(shared.finished.get())
         for task in tasks:
             rows.by_server.setdefault(
                 task.server.id,
@@ -186,13 +186,13 @@ def run_tasks(
             )
         return rows.report(interrupted=True)
     except BaseException:
-        board.stop.set()
+        shared.stop.set()
         raise
     return rows.report()
 
 
 def _collect(
-    board: _Board,
+    shared: _Shared,
     rows: _Rows,
     total: int,
     progress: Progress | None,
@@ -202,7 +202,7 @@ def _collect(
     told = started
     while rows.done < total:
         try:
-            rows.add(board.finished.get(timeout=_WAKE_SECONDS))
+            rows.add(shared.finished.get(timeout=_WAKE_SECONDS))
         except queue.Empty:
             if time.monotonic() - told < _TICK_SECONDS:
                 continue
@@ -213,7 +213,7 @@ def _collect(
                     done=rows.done,
                     total=total,
                     failed=rows.failed,
-                    in_flight=board.started - rows.done,
+                    in_flight=shared.started - rows.done,
                     elapsed=told - started,
                 )
             )

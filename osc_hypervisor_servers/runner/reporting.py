@@ -49,13 +49,15 @@ TIMED_OUT = Status('timed out', ok=False)
 
 @dataclasses.dataclass(frozen=True)
 class ServerResult:
+    """One server's row; a verb's own rows add their columns."""
+
     server: model.ServerState
     status: Status
     details: str = ''
-    #: Columns of the verb's own, e.g. where a server was moved to.
-    columns: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    #: The compute host the run moved the server to, for its journal.
-    moved_to: str | None = None
+
+    def columns(self) -> Mapping[str, str]:
+        """The verb's own columns of the row, by name."""
+        return {}
 
 
 def sorted_results(results: Iterable[ServerResult]) -> list[ServerResult]:

@@ -43,7 +43,8 @@ def table(outcome: reporting.Outcome) -> Rows:
         if outcome.wide:
             row.append(server.hypervisor_hostname or '')
         row.append(str(result.status))
-        row += [result.columns.get(column, '') for column in own_columns]
+        verbs_own = result.columns()
+        row += [verbs_own.get(column, '') for column in own_columns]
         rows.append(row + [result.details])
     return columns, rows
 

@@ -122,7 +122,7 @@ class TestMoveTask(MoveTaskTestCase):
                 'Destination': 'dst-1',
                 'Migration': '5',
             },
-            dict(result.columns),
+            dict(result.columns()),
         )
         self.assertEqual(
             [{'os-migrateLive': {'host': None, 'block_migration': 'auto'}}],
@@ -187,7 +187,7 @@ class TestMoveTask(MoveTaskTestCase):
         )
         self.assertEqual(verdicts.MIGRATED, result.status)
         self.assertIn('; it was PAUSED before the run', result.details)
-        self.assertEqual('dst-1', result.moved_to)
+        self.assertEqual('dst-1', result.destination_host)
 
     def test_power_state_must_be_kept(self):
         self.where(self.server_on('dst-1', 'ERROR'))
@@ -393,7 +393,7 @@ class TestMoveTask(MoveTaskTestCase):
         watcher = FakeWatcher(live(5, 'accepted'))
         result = self.run_task(kinds.LIVE, watcher, wait=False)
         self.assertEqual(verdicts.SUBMITTED, result.status)
-        self.assertEqual('5', result.columns['Migration'])
+        self.assertEqual('5', result.columns()['Migration'])
         self.assertEqual([('src-7', 'live-migration', None)], watcher.waits)
 
     def test_ctrl_c_while_nova_moves_it(self):
@@ -411,7 +411,7 @@ class TestMoveTask(MoveTaskTestCase):
         self.assertEqual(
             'not done after 1 s (migration 5 running)', result.details
         )
-        self.assertEqual('5', result.columns['Migration'])
+        self.assertEqual('5', result.columns()['Migration'])
 
     def test_server_gone(self):
         self.compute.post.return_value = fakes.action_response(404)
@@ -490,7 +490,7 @@ class TestAnotherRequest(MoveTaskTestCase):
         )
         self.assertEqual(
             ('dst-1', '8'),
-            (result.columns['Destination'], result.columns['Migration']),
+            (result.columns()['Destination'], result.columns()['Migration']),
         )
         # One move sent, Nova's refusal; none again.
         self.assertEqual(1, len(self.posts()))
