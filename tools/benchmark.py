@@ -78,8 +78,8 @@ from typing import Any
 import requests
 
 from osc_hypervisor_servers.moves import move_options
+from osc_hypervisor_servers.runner import invocation
 from osc_hypervisor_servers.tests import sandbox as nova_sandbox
-from osc_hypervisor_servers.v2 import arguments
 
 HOST = 'compute-1'
 # A second hypervisor whose name starts like the first: nothing on it
@@ -933,7 +933,7 @@ def main():
     )
     parser.add_argument('--latency-ms', type=float, default=100)
     parser.add_argument(
-        '--parallel', type=int, default=arguments.DEFAULT_PARALLEL
+        '--parallel', type=int, default=invocation.DEFAULT_PARALLEL
     )
     parser.add_argument(
         '--loop-servers',

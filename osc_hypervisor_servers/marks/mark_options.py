@@ -30,16 +30,16 @@ class ChangeOptions:
     selection: selector.Selection
     request: change_request.ChangeRequest
     #: How long to wait for a task under way before changing properties.
-    timeout: float = invocation.DEFAULT_TIMEOUT
-    run: invocation.RunOptions = invocation.RunOptions()
+    timeout: float
+    run: invocation.RunOptions
 
 
 @dataclasses.dataclass(frozen=True)
 class RestoreOptions:
     #: The journal to undo, as given.
     journal: str
+    #: How long to wait for a task under way before changing properties.
+    timeout: float
+    run: invocation.RunOptions
     #: Restore even when the journal names another compute endpoint.
     any_endpoint: bool = False
-    #: How long to wait for a task under way before changing properties.
-    timeout: float = invocation.DEFAULT_TIMEOUT
-    run: invocation.RunOptions = invocation.RunOptions()

@@ -33,11 +33,12 @@ DEFAULT_PARALLEL_PER_HOST = 3
 class Waiting:
     """How a run waits for its moves."""
 
+    #: How long to wait for each server, from the start of its move.
+    timeout: float
     #: False: only submit each move (``--no-wait``).
     wait: bool = True
     #: False: leave cold migrations in VERIFY_RESIZE (``--no-confirm``).
     confirm: bool = True
-    timeout: float = invocation.DEFAULT_TIMEOUT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,22 +58,22 @@ class RestoreOptions:
 
     #: The journal to undo, as given.
     journal: str
+    waiting: Waiting
+    run: invocation.RunOptions
     #: Restore even when the journal names another compute endpoint.
     any_endpoint: bool = False
-    waiting: Waiting = Waiting()
     preflight: Preflight = Preflight()
-    run: invocation.RunOptions = invocation.RunOptions()
 
 
 @dataclasses.dataclass(frozen=True)
 class DrainOptions:
     selection: selector.Selection
     mode: kinds.Mode
+    waiting: Waiting
+    run: invocation.RunOptions
     #: The hypervisor to move to (ID or exact hostname); None: the
     #: scheduler picks.
     target: str | None = None
     disable_service: bool = False
     disable_reason: str | None = None
-    waiting: Waiting = Waiting()
     preflight: Preflight = Preflight()
-    run: invocation.RunOptions = invocation.RunOptions()

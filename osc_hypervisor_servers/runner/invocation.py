@@ -23,6 +23,12 @@ from openstack.compute.v2 import _proxy
 from osc_hypervisor_servers.runner import pool
 from osc_hypervisor_servers.runner import retrying
 
+# The defaults of the options every verb takes; the commands apply them.
+
+#: Servers worked on at the same time. The connection pool is sized to
+#: it (see connections.py); the performance page has the measurements
+#: behind it.
+DEFAULT_PARALLEL = 10
 #: How long a run waits for each server: its move, or a task under way.
 DEFAULT_TIMEOUT = 1800.0
 #: How long a run keeps trying while the cloud answers nothing at all,
@@ -35,7 +41,7 @@ class RunOptions:
     """How a verb runs, whatever it does: part of every verb's options."""
 
     #: Servers worked on at the same time (per lane).
-    parallel: int = 1
+    parallel: int
     dry_run: bool = False
     #: Where to journal the run; None: a new file in the default directory.
     journal: str | None = None

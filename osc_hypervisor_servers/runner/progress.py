@@ -81,13 +81,13 @@ def is_terminal(stream: typing.TextIO) -> bool:
 @contextlib.contextmanager
 def progress_line(
     stream: typing.TextIO,
-    shown: bool = True,
     text: typing.Callable[[pool.Tally], str] = changes_line,
 ) -> Iterator[pool.Progress | None]:
     """A progress line on ``stream`` while the block runs, when it is a
-    terminal and ``shown``; else None. The line is cleared at the end.
+    terminal; else None. It shows once the tasks run (a dry run runs
+    none), and is cleared at the end.
     """
-    if not (shown and is_terminal(stream)):
+    if not is_terminal(stream):
         yield None
         return
     line = ProgressLine(stream, text)

@@ -37,10 +37,8 @@ from osc_hypervisor_servers.runner import retrying
 from osc_hypervisor_servers.selection import selector
 
 # The connection pool is sized to the parallelism asked for (see
-# runner/connections.py); the default is what the measurements in the
-# performance page support.
+# runner/connections.py).
 MAX_PARALLEL = 64
-DEFAULT_PARALLEL = 10
 
 # Nova's server statuses: OSC's "server list --status" choices, and
 # UNKNOWN, which Nova also reports.
@@ -53,21 +51,21 @@ SERVER_STATUSES = (
 
 PARALLEL_HELP = (
     f'Servers changed at the same time, from 1 (one after the other) to '
-    f'{MAX_PARALLEL} (default: {DEFAULT_PARALLEL}, or the cloud\'s '
-    f'"concurrency" setting when lower)'
+    f'{MAX_PARALLEL} (default: {invocation.DEFAULT_PARALLEL}, or the '
+    f'cloud\'s "concurrency" setting when lower)'
 )
 RESTORE_PARALLEL_HELP = (
     f'Servers changed at the same time, from 1 to {MAX_PARALLEL} '
-    f'(default: {DEFAULT_PARALLEL}); for a journal of migrate or evacuate, '
-    f'servers moved back at the same time from each hypervisor they are on '
-    f'(default: {move_options.DEFAULT_PARALLEL_PER_HOST}; reads '
-    f'{DEFAULT_PARALLEL} at a time, or this many when more)'
+    f'(default: {invocation.DEFAULT_PARALLEL}); for a journal of migrate or '
+    f'evacuate, servers moved back at the same time from each hypervisor '
+    f'they are on (default: {move_options.DEFAULT_PARALLEL_PER_HOST}; '
+    f'reads {invocation.DEFAULT_PARALLEL} at a time, or this many when more)'
 )
 DRAIN_PARALLEL_HELP = (
     f'Servers moved at the same time from each hypervisor, from 1 to '
     f'{MAX_PARALLEL}; several hypervisors are drained side by side '
     f'(default: {move_options.DEFAULT_PARALLEL_PER_HOST}). Reads are '
-    f'made {DEFAULT_PARALLEL} at a time, or this many when more'
+    f'made {invocation.DEFAULT_PARALLEL} at a time, or this many when more'
 )
 
 
@@ -300,7 +298,7 @@ def run_options(
         parallel=parallel,
         dry_run=parsed_args.dry_run,
         journal=journal,
-        read_parallel=max(parallel, within_cloud(DEFAULT_PARALLEL))
+        read_parallel=max(parallel, within_cloud(invocation.DEFAULT_PARALLEL))
         if moves_per_host
         else None,
     )
@@ -344,7 +342,7 @@ def running(
     app: cliff_app.App, parsed_args: argparse.Namespace, moves: bool = False
 ) -> Iterator[invocation.RunContext]:
     """What a run talks to: the cloud, and the terminal (a progress line
-    on stderr when it is one, unless --dry-run; for ``moves``, with the
+    on stderr when it is one, while tasks run; for ``moves``, with the
     moves in flight and the time left).
     """
 
@@ -360,7 +358,6 @@ def running(
     )
     with progress.progress_line(
         sys.stderr,
-        shown=not parsed_args.dry_run,
         text=progress.moves_line if moves else progress.changes_line,
     ) as line:
         yield invocation.RunContext(

@@ -170,7 +170,7 @@ def _change(
         arguments.run_options(
             command.app,
             parsed_args,
-            arguments.DEFAULT_PARALLEL,
+            invocation.DEFAULT_PARALLEL,
             journal=parsed_args.journal,
         ),
     )
@@ -230,7 +230,7 @@ class RestoreHypervisorServers(_ServersCommand):
             run=arguments.run_options(
                 self.app,
                 parsed_args,
-                arguments.DEFAULT_PARALLEL,
+                invocation.DEFAULT_PARALLEL,
                 journal=parsed_args.journal,
             ),
         )

@@ -100,7 +100,7 @@ class MoveTaskTestCase(fakes.ComputeTestCase):
                 target,
                 note='it was PAUSED before the run',
             ),
-            move_options.Waiting(**waiting),
+            move_options.Waiting(**{"timeout": 60, **waiting}),
             tracking.Tracking(
                 self.compute, self.retry, watcher, self.clock, '2.100'
             ),
@@ -461,7 +461,7 @@ class TestAnotherRequest(MoveTaskTestCase):
                 plan.pop('kind', kinds.LIVE),
                 **plan,
             ),
-            move_options.Waiting(),
+            move_options.Waiting(timeout=60),
             tracking.Tracking(
                 self.compute, self.retry, watcher, self.clock, '2.100'
             ),

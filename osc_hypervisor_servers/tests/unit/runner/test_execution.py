@@ -77,7 +77,9 @@ class TestCarryOut(testtools.TestCase):
 
     def test_dry_run_says_what_it_would_do_and_does_nothing(self):
         report = execution.carry_out(
-            self.batch, invocation.RunOptions(dry_run=True), self.context
+            self.batch,
+            invocation.RunOptions(parallel=1, dry_run=True),
+            self.context,
         )
         self.assertEqual([], self.log)
         self.assertEqual(['Would disable it'], self.notices)
@@ -88,7 +90,7 @@ class TestCarryOut(testtools.TestCase):
 
     def test_steps_before_the_tasks_and_conclusions_after(self):
         report = execution.carry_out(
-            self.batch, invocation.RunOptions(), self.context
+            self.batch, invocation.RunOptions(parallel=1), self.context
         )
         self.assertEqual(
             [
@@ -113,7 +115,7 @@ class TestCarryOut(testtools.TestCase):
             steps=[Step('journal', self.log), Unanswered('service', [])],
         )
         report = execution.carry_out(
-            batch, invocation.RunOptions(), self.context
+            batch, invocation.RunOptions(parallel=1), self.context
         )
         # The journal records the rows; no task ran.
         self.assertEqual(['perform journal', 'conclude journal (2)'], self.log)
@@ -138,7 +140,7 @@ class TestCarryOut(testtools.TestCase):
             retry=dataclasses.replace(self.context.retry, reachability=reach),
         )
         report = execution.carry_out(
-            self.batch, invocation.RunOptions(), context
+            self.batch, invocation.RunOptions(parallel=1), context
         )
         self.assertEqual(
             'Nova did not answer for 0 s (connection refused or cut)',

@@ -24,13 +24,18 @@ class FakeTerminal(io.StringIO):
 
 
 class TestProgress(testtools.TestCase):
-    def test_only_on_a_terminal_and_when_shown(self):
+    def test_only_on_a_terminal(self):
         with progress.progress_line(io.StringIO()) as line:
-            self.assertIsNone(line)
-        with progress.progress_line(FakeTerminal(), shown=False) as line:
             self.assertIsNone(line)
         with progress.progress_line(FakeTerminal()) as line:
             self.assertIsNotNone(line)
+
+    def test_nothing_when_no_task_runs(self):
+        # A dry run runs no task: the line is never shown, nor cleared.
+        stream = FakeTerminal()
+        with progress.progress_line(stream):
+            pass
+        self.assertEqual('', stream.getvalue())
 
     def test_one_line_rewritten_then_cleared(self):
         stream = FakeTerminal()
