@@ -10,6 +10,7 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
+import csv
 import datetime
 import io
 import json
@@ -50,11 +51,15 @@ class HypervisorServersTestCase(fakes.TestCommand):
         self.stranger = fakes.nova_server('compute-10', name='c-stranger')
         self.nova.add(self.marked, self.bare, self.stranger)
 
-    def run_command(self, argv):
-        parsed_args = self.check_parser(self.cmd, argv, [])
+    def run_command(self, argv, command=None):
+        """Run the command as OSC does, parser to exit code; return the
+        exit code and stdout.
+        """
+        command = command or self.cmd
+        parsed_args = self.check_parser(command, argv, [])
         self.stdout = self.app.stdout = io.StringIO()
         self.stderr = self.app.stderr = io.StringIO()
-        exit_code = self.cmd.run(parsed_args)
+        exit_code = command.run(parsed_args)
         return exit_code, self.stdout.getvalue()
 
     def journals(self):
@@ -67,9 +72,22 @@ class HypervisorServersTestCase(fakes.TestCommand):
             os.path.join(directory, name) for name in os.listdir(directory)
         )
 
-    def take_action(self, argv):
-        parsed_args = self.check_parser(self.cmd, argv, [])
-        return self.cmd.take_action(parsed_args)
+    def run_table(self, argv):
+        """The table a run prints (as csv): its columns and rows.
+
+        A run that ends with an error after its table (a server failed)
+        keeps it in ``ended_with``; one refused before it raises.
+        """
+        self.ended_with = None
+        try:
+            self.exit_code, output = self.run_command([*argv, '-f', 'csv'])
+        except exceptions.CommandError as error:
+            if not self.stdout.getvalue():
+                raise
+            self.ended_with = error
+            output = self.stdout.getvalue()
+        columns, *rows = csv.reader(io.StringIO(output))
+        return columns, rows
 
     def writes(self):
         return [
@@ -87,9 +105,11 @@ class HypervisorServersTestCase(fakes.TestCommand):
 
     def assertRefusedWithoutCalls(self, argv, *expected_words):
         parsed_args = self.check_parser(self.cmd, argv, [])
+        self.app.stdout = self.app.stderr = io.StringIO()
         error = self.assertRaises(
-            exceptions.CommandError, self.cmd.take_action, parsed_args
+            exceptions.CommandError, self.cmd.run, parsed_args
         )
+        self.assertEqual('', self.app.stdout.getvalue())
         for word in expected_words:
             self.assertIn(word, str(error))
         # Version discovery is the only call allowed before refusing.
@@ -151,7 +171,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             )
 
     def test_set_all_three(self):
-        columns, rows = self.take_action(
+        columns, rows = self.run_table(
             [
                 'compute-1',
                 '--property', 'maint=yes',
@@ -232,7 +252,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         self.assertRaisesRegex(
             exceptions.CommandError,
             f'Cannot write the journal {path}: ',
-            self.take_action,
+            self.run_table,
             ['compute-1', '--tag', 't', '--journal', path],
         )
         self.assertEqual([], self.writes())
@@ -254,7 +274,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         self.assertIn('unchanged', output)
 
     def test_dry_run_writes_nothing(self):
-        columns, rows = self.take_action(
+        columns, rows = self.run_table(
             ['compute-1', '--tag', 'drain', '--dry-run']
         )
         self.assertEqual(
@@ -302,7 +322,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
                 sdk_hypervisor.Hypervisor, 'fetch', return_value=HYPERVISOR_10
             )
         )
-        columns, rows = self.take_action(
+        columns, rows = self.run_table(
             ['compute-1', HYPERVISOR_10.id, '--tag', 't']
         )
         self.assertEqual(
@@ -319,7 +339,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
         )
 
     def test_matching_opt_in(self):
-        columns, rows = self.take_action(
+        columns, rows = self.run_table(
             ['--matching', 'compute-1', '--tag', 't']
         )
         self.assertIn('Hypervisor', columns)
@@ -334,7 +354,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             self.cmd, ['compute-1', '--tag', 't'], []
         )
         error = self.assertRaises(
-            exceptions.CommandError, self.cmd.take_action, parsed_args
+            exceptions.CommandError, self.cmd.run, parsed_args
         )
         self.assertIn("'compute-1'", str(error))
         self.assertEqual([], self.writes())
@@ -346,7 +366,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             self.cmd, ['compute-1', '--tag', 't'], []
         )
         error = self.assertRaises(
-            exceptions.CommandError, self.cmd.take_action, parsed_args
+            exceptions.CommandError, self.cmd.run, parsed_args
         )
         self.assertIn('admin token', str(error))
         self.assertEqual([], self.nova.listings)
@@ -372,7 +392,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             fakes.set_compute_api_version(self.compute, version)
             parsed_args = self.check_parser(self.cmd, ['compute-1', *argv], [])
             error = self.assertRaises(
-                exceptions.CommandError, self.cmd.take_action, parsed_args
+                exceptions.CommandError, self.cmd.run, parsed_args
             )
             self.assertIn(f'--os-compute-api-version {needed}', str(error))
             self.compute.hypervisors.assert_not_called()
@@ -380,7 +400,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
 
     def test_microversion_at_the_boundary(self):
         fakes.set_compute_api_version(self.compute, '2.53')
-        columns, rows = self.take_action(
+        columns, rows = self.run_table(
             ['compute-1', '--description', 'd', '--tag', 't']
         )
         self.assertEqual(['changed', 'changed'], [row[3] for row in rows])
@@ -415,7 +435,7 @@ class TestSetHypervisorServers(HypervisorServersTestCase):
             'openstackclient.identity.common.find_project_id_sdk',
             return_value='project-a-id',
         ) as find_project:
-            self.take_action(
+            self.run_table(
                 [
                     'compute-1',
                     '--tag',
@@ -461,17 +481,15 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
         as the listing of compute-1 shows them.
         """
         setter = hypervisor_servers.SetHypervisorServers(self.app, None)  # type: ignore[arg-type]
-        parsed_args = self.check_parser(
-            setter,
+        self.run_command(
             ['compute-1', '--description', 'down', '--property', 'maint=no'],
-            [],
+            command=setter,
         )
-        setter.take_action(parsed_args)
         (path,) = self.journals()
         self.calls_seen = len(self.compute.mock_calls)
         self.nova.replace(*servers_now)
         self.nova.listings.clear()
-        return path, self.take_action([path, '--parallel', '1', *argv])
+        return path, self.run_table([path, '--parallel', '1', *argv])
 
     def test_puts_back_what_the_run_replaced(self):
         bare_now = fakes.nova_server(
@@ -582,12 +600,12 @@ class TestRestoreHypervisorServers(HypervisorServersTestCase):
         path, _rows = self.set_then_restore([])
         self.compute.get_endpoint.return_value = fakes.ENDPOINT + '-x'
         error = self.assertRaises(
-            exceptions.CommandError, self.take_action, [path]
+            exceptions.CommandError, self.run_table, [path]
         )
         self.assertIn('https://other.example/v2.1', str(error))
         self.assertIn('--any-endpoint', str(error))
         self.nova.listings.clear()
-        self.take_action([path, '--any-endpoint'])
+        self.run_table([path, '--any-endpoint'])
         self.assertEqual(1, len(self.nova.listings))
 
     def test_unreadable_journal(self):
@@ -611,7 +629,7 @@ class TestUnsetHypervisorServers(HypervisorServersTestCase):
         )
 
     def test_unset(self):
-        columns, rows = self.take_action(
+        columns, rows = self.run_table(
             [
                 'compute-1',
                 '--property', 'maint',
@@ -647,7 +665,7 @@ class TestUnsetHypervisorServers(HypervisorServersTestCase):
         self.nova.replace(
             fakes.nova_server(metadata={'maint': 'yes', 'owner': 'kept'})
         )
-        self.take_action(['compute-1', '--property', 'maint'])
+        self.run_table(['compute-1', '--property', 'maint'])
         (delete,) = self.writes()
         self.assertEqual('delete_server_metadata', delete[0])
         server_id, keys = delete[1]
@@ -733,7 +751,7 @@ class TestMigrateHypervisorServers(DrainTestCase):
             'osc_hypervisor_servers.runner.concurrency.bounded_map',
             wraps=concurrency.bounded_map,
         ) as bounded_map:
-            self.take_action(['compute-1', '--dry-run'])
+            self.run_table(['compute-1', '--dry-run'])
         self.assertEqual(
             {10}, {call.args[2] for call in bounded_map.call_args_list}
         )
@@ -742,7 +760,7 @@ class TestMigrateHypervisorServers(DrainTestCase):
         self.stranger['status'] = 'ERROR'
         self.nova.replace(self.bare, self.marked)
         self.marked['status'] = 'SHUTOFF'
-        columns, rows = self.take_action(['compute-1', '--dry-run'])
+        columns, rows = self.run_table(['compute-1', '--dry-run'])
         self.assertEqual(
             [
                 'ID',
@@ -788,13 +806,13 @@ class TestMigrateHypervisorServers(DrainTestCase):
             *known.values()
         )
         self.placement.add_node(known['compute-2'])
-        columns, rows = self.take_action(
+        columns, rows = self.run_table(
             ['compute-1', '--host', 'compute-2', '--dry-run']
         )
         self.assertEqual('compute-2-host', rows[0][6])
         error = self.assertRaises(
             exceptions.CommandError,
-            self.take_action,
+            self.run_table,
             ['compute-1', '--host', 'compute-1'],
         )
         self.assertIn('one of the hypervisors being drained', str(error))
@@ -808,7 +826,7 @@ class TestMigrateHypervisorServers(DrainTestCase):
         )
         error = self.assertRaises(
             exceptions.CommandError,
-            self.take_action,
+            self.run_table,
             ['compute-1', '--host', 'compute-2'],
         )
         self.assertEqual(
@@ -823,7 +841,7 @@ class TestMigrateHypervisorServers(DrainTestCase):
             self.compute.services.side_effect = None
             self.compute.services.return_value = found
             error = self.assertRaises(
-                exceptions.CommandError, self.take_action, ['compute-1']
+                exceptions.CommandError, self.run_table, ['compute-1']
             )
             self.assertEqual(
                 f"Found {len(found)} nova-compute services on host "
@@ -1002,7 +1020,7 @@ class TestMigrateHypervisorServers(DrainTestCase):
         self.placement.add_node(HYPERVISOR_2)
         error = self.assertRaises(
             exceptions.CommandError,
-            self.take_action,
+            self.run_table,
             ['compute-1', 'compute-10', '--dry-run'],
         )
         self.assertEqual(
@@ -1014,7 +1032,7 @@ class TestMigrateHypervisorServers(DrainTestCase):
         )
         self.assertEqual([], self.drain_writes())
         # Disabled first, no server can move onto the other.
-        columns, rows = self.take_action(
+        columns, rows = self.run_table(
             ['compute-1', 'compute-10', '--dry-run', '--disable-service']
         )
         self.assertEqual(3, len(rows))
@@ -1056,7 +1074,7 @@ class TestPreflight(DrainTestCase):
 
     def test_a_drain_that_cannot_finish_is_refused_before_any_move(self):
         error = self.assertRaises(
-            exceptions.CommandError, self.take_action, ['compute-1']
+            exceptions.CommandError, self.run_table, ['compute-1']
         )
         self.assertEqual(
             '1 of 2 servers would not fit (a-bare: no room: needs 512 MB '
@@ -1069,7 +1087,7 @@ class TestPreflight(DrainTestCase):
         self.assertEqual([], self.journals())
 
     def test_dry_run_says_which_would_not_fit(self):
-        columns, rows = self.take_action(['compute-1', '--dry-run'])
+        columns, rows = self.run_table(['compute-1', '--dry-run'])
         by_name = {
             row[1]: dict(zip(columns, row, strict=True)) for row in rows
         }
@@ -1090,7 +1108,7 @@ class TestPreflight(DrainTestCase):
         self.compute.post.side_effect = lambda url, json, microversion: (
             fakes.action_response(409)
         )
-        columns, rows = self.take_action(
+        columns, rows = self.run_table(
             ['compute-1', '--allow-partial', '--no-wait']
         )
         (post,) = [c for c in self.compute.mock_calls if c[0] == 'post']
@@ -1101,15 +1119,15 @@ class TestPreflight(DrainTestCase):
         # Connecting costs a version discovery: a request of its own.
         connect = mock.PropertyMock(return_value=self.placement)
         type(self.app.client_manager.sdk_connection).placement = connect
-        self.take_action(['compute-1', '--skip-preflight', '--dry-run'])
+        self.run_table(['compute-1', '--skip-preflight', '--dry-run'])
         connect.assert_not_called()
-        self.take_action(['compute-1', '--dry-run'])
+        self.run_table(['compute-1', '--dry-run'])
         connect.assert_called()
 
     def test_its_cost_grows_with_shapes_not_hosts(self):
         for number in range(20):
             self.placement.add_node(fakes.make_hypervisor(f'spare-{number}'))
-        self.take_action(['compute-1', '--dry-run'])
+        self.run_table(['compute-1', '--dry-run'])
         # A census of the hosts, one request per shape (one here), and
         # each server's allocations: whatever the number of hosts.
         self.assertEqual(
@@ -1130,7 +1148,7 @@ class TestEvacuateHypervisorServers(DrainTestCase):
 
     def test_refused_while_the_service_is_up(self):
         error = self.assertRaises(
-            exceptions.CommandError, self.take_action, ['compute-1']
+            exceptions.CommandError, self.run_table, ['compute-1']
         )
         self.assertEqual(
             'The compute service of compute-1 is up: evacuate only from a '
@@ -1148,7 +1166,7 @@ class TestEvacuateHypervisorServers(DrainTestCase):
         ]:
             self.compute.services.side_effect = None
             self.compute.services.return_value = [service]
-            columns, rows = self.take_action(['compute-1', '--dry-run'])
+            columns, rows = self.run_table(['compute-1', '--dry-run'])
             self.assertEqual(
                 ['would evacuate', 'would evacuate'], [row[4] for row in rows]
             )
@@ -1238,7 +1256,7 @@ class TestRestoreOfADrain(DrainTestCase):
         }
 
     def test_dry_run_changes_nothing(self):
-        columns, rows = self.take_action([self.path, '--dry-run'])
+        columns, rows = self.run_table([self.path, '--dry-run'])
         self.assertEqual(
             {
                 'a-back': (
