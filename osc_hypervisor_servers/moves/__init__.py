@@ -10,11 +10,16 @@
 #   License for the specific language governing permissions and limitations
 #   under the License.
 
-"""Moves: migrate and evacuate every server off hypervisors.
+"""Moves: migrate and evacuate every server off hypervisors, and put
+them back.
 
-``verbs`` is the module commands call. A run plans each server's move
-without I/O (``planning``, ``kinds``), disables compute services
-(``compute_services``), moves each server (``moving``), follows
-Nova's migration records (``migrations``, ``watching``) and judges
-where each server ended (``verdicts``).
+The commands call ``drain`` (migrate, evacuate) and ``restore`` (of
+their journals). A run plans each server's move without I/O
+(``planning``, ``kinds``; ``undo`` the way back), checks that the moves
+fit (``fitting``, from ``preflight``'s facts and ``packing``), then runs
+them (``runs``): it disables or enables compute services
+(``compute_services``), moves each server (``moving``; ``others`` for a
+move another request makes), follows Nova's migration records
+(``migrations``, ``watching``, ``tracking``), says where each one ended
+(``verdicts``), and ends with Nova's own listing (``endings``).
 """

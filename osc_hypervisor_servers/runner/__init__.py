@@ -15,7 +15,9 @@
 ``pool`` runs tasks side by side in lanes, with Ctrl-C and progress;
 ``execution`` previews or runs a verb's batch (the one place that
 decides on --dry-run); ``landing`` sends a call whose outcome the
-server's state decides; ``retrying`` retries transient faults;
-``reporting`` holds the result rows and ``errors`` the error text.
-The runner knows no wing: it imports only ``core``.
+server's state decides; ``retrying`` retries transient faults and waits
+for a cloud that answers nothing; ``reads`` is every JSON read;
+``reporting`` holds the result rows and ``errors`` the plugin's
+exception and the error text. The runner knows no wing: it imports only
+``core``.
 """

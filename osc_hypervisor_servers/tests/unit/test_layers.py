@@ -11,7 +11,7 @@
 #   under the License.
 
 """The import rules of doc/source/contributor/architecture.rst, and the
-sizes of the runtime's functions and classes, enforced.
+sizes of the runtime's modules, functions and classes, enforced.
 
 Every import of the runtime package is read from its source (imports
 inside functions and type-checking blocks included): a module may import
@@ -133,12 +133,32 @@ class TestLayers(testtools.TestCase):
         )
 
 
-def oversized(root, function_lines=60, class_lines=200):
-    """Functions and classes of the runtime package over their size."""
+MODULE_LINES = 500
+FUNCTION_LINES = 60
+CLASS_LINES = 200
+#: The benchmark's modules, each a case or the helpers they share.
+TOOL_LINES = 400
+
+
+def _lines(path):
+    return len(path.read_text(encoding='utf-8').splitlines())
+
+
+def oversized(
+    root,
+    module_lines=MODULE_LINES,
+    function_lines=FUNCTION_LINES,
+    class_lines=CLASS_LINES,
+):
+    """Modules, functions and classes of the runtime package over their
+    size.
+    """
     found = []
     for path in sorted((root / PACKAGE).rglob('*.py')):
         if 'tests' in path.relative_to(root).parts:
             continue
+        if _lines(path) > module_lines:
+            found.append(f'{path.relative_to(root)}')
         tree = ast.parse(path.read_text(encoding='utf-8'))
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
@@ -156,7 +176,7 @@ def oversized(root, function_lines=60, class_lines=200):
 
 
 class TestSizes(testtools.TestCase):
-    def test_no_function_over_60_lines_and_no_class_over_200(self):
+    def test_no_module_over_500_lines_function_over_60_class_over_200(self):
         root = pathlib.Path(osc_hypervisor_servers.__file__).parent.parent
         self.assertEqual([], oversized(root))
 
@@ -166,3 +186,21 @@ class TestSizes(testtools.TestCase):
         os.makedirs(path.parent)
         path.write_text('def long():\n' + '    x = 1\n' * 60)
         self.assertEqual([f'{PACKAGE}/long.py:1 long'], oversized(root))
+        self.assertEqual(
+            [f'{PACKAGE}/long.py', f'{PACKAGE}/long.py:1 long'],
+            oversized(root, module_lines=60),
+        )
+
+    def test_no_benchmark_module_over_400_lines(self):
+        tools = pathlib.Path(osc_hypervisor_servers.__file__).parents[1]
+        benchmark = tools / 'tools' / 'benchmark'
+        if not benchmark.is_dir():
+            self.skipTest('not a checkout: no tools/')
+        self.assertEqual(
+            [],
+            [
+                path.name
+                for path in sorted(benchmark.glob('*.py'))
+                if _lines(path) > TOOL_LINES
+            ],
+        )
