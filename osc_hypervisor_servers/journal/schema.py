@@ -15,34 +15,35 @@
 A journal is one JSON document: what a run is about to change on each
 server (an attribute's value, or where the server is and how it moves)
 and on each compute service, then each server's result. Version 2 holds
-marks and moves; version 1 (marks only) is still read.
+marks and moves; version 1 (marks only) is still read. Version 3 is a
+journal of ``maintain``: its turns, each naming the journals of its
+drains and of their returns.
 
 A journal is a file people copy, edit and truncate: reading one checks
 every field of every entry against the format (types, UUIDs, lengths)
 and Nova's own rules, and refuses the whole document at the first field
-that is wrong (:class:`JournalError`, naming the field and the server),
-before anything is sent.
+that is wrong (:class:`.reading.JournalError`, naming the field and the
+server), before anything is sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Mapping
 import dataclasses
-import datetime
 import typing
-
-from oslo_utils import uuidutils
 
 from osc_hypervisor_servers.core import attributes
 from osc_hypervisor_servers.core import model
 from osc_hypervisor_servers.core import rules
+from osc_hypervisor_servers.journal import reading
 
 FORMAT = 'osc-hypervisor-servers-journal'
 VERSION = 2
-READABLE_VERSIONS = (1, 2)
+#: The version of a journal of ``maintain``, which adds its turns.
+TURNS_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 PENDING = 'pending'
-TIME_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
+TIME_FORMAT = reading.TIME_FORMAT
 
 Wing = typing.Literal['marks', 'moves']
 WINGS: tuple[Wing, ...] = typing.get_args(Wing)
@@ -52,113 +53,22 @@ MOVE_KINDS: tuple[MoveKindName, ...] = typing.get_args(MoveKindName)
 SERVICE_STATUSES: tuple[model.ServiceStatus, ...] = typing.get_args(
     model.ServiceStatus
 )
-Verb = typing.Literal['set', 'unset', 'restore', 'migrate', 'evacuate']
+Verb = typing.Literal[
+    'set', 'unset', 'restore', 'migrate', 'evacuate', 'maintain'
+]
 VERBS: tuple[Verb, ...] = typing.get_args(Verb)
-Choice = typing.TypeVar('Choice', bound=str)
 
 # Upper bounds of free text, so that a journal cannot carry anything
 # Nova would not: names, hosts and projects are at most 255 characters
 # there; details are this plugin's own rows.
-NAME_MAX_LENGTH = 255
+NAME_MAX_LENGTH = reading.NAME_MAX_LENGTH
 STATUS_MAX_LENGTH = 64
 DETAILS_MAX_LENGTH = 4096
 ENDPOINT_MAX_LENGTH = 2048
 PATH_MAX_LENGTH = 4096
-
-
-class JournalError(ValueError):
-    """A field of a journal that breaks the format."""
-
-
-def _check(problem: str | None) -> None:
-    if problem is not None:
-        raise JournalError(problem)
-
-
-class _Fields:
-    """The fields of one JSON object of a journal, read with their rules.
-
-    ``where`` names the object in errors, e.g. ``server 7d0b...``.
-    """
-
-    def __init__(self, entry: object, where: str) -> None:
-        if not isinstance(entry, dict):
-            raise JournalError(f'{where}: not an object')
-        self.entry: Mapping[str, object] = entry
-        self.where = where
-
-    def fail(self, name: str, rule: str) -> typing.NoReturn:
-        raise JournalError(f'{self.where}: {name} {rule}')
-
-    def text(
-        self, name: str, max_length: int = NAME_MAX_LENGTH, default: str = ''
-    ) -> str:
-        value = self.entry.get(name, default)
-        if not isinstance(value, str):
-            self.fail(name, 'is not text')
-        if len(value) > max_length:
-            self.fail(name, f'is longer than {max_length} characters')
-        return value
-
-    def text_or_none(
-        self, name: str, max_length: int = NAME_MAX_LENGTH
-    ) -> str | None:
-        if self.entry.get(name) is None:
-            return None
-        return self.text(name, max_length)
-
-    def uuid(self, name: str) -> str:
-        value = self.entry.get(name)
-        if not isinstance(value, str) or not uuidutils.is_uuid_like(value):
-            self.fail(name, f'{value!r} is not a UUID')
-        return value
-
-    def choice(self, name: str, choices: tuple[Choice, ...]) -> Choice:
-        value = self.entry.get(name)
-        for choice in choices:
-            if value == choice:
-                return choice
-        self.fail(name, f'{value!r} is not one of {", ".join(choices)}')
-
-    def boolean(self, name: str, default: bool = False) -> bool:
-        value = self.entry.get(name, default)
-        if not isinstance(value, bool):
-            self.fail(name, 'is not true or false')
-        return value
-
-    def migration_id(self, name: str) -> int | None:
-        value = self.entry.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.fail(name, f'{value!r} is not a migration ID')
-        return value
-
-    def time(self, name: str, optional: bool = False) -> str | None:
-        value = self.entry.get(name)
-        if value is None and optional:
-            return None
-        if not isinstance(value, str):
-            self.fail(name, f'{value!r} is not a time')
-        try:
-            datetime.datetime.strptime(value, TIME_FORMAT)
-        except ValueError:
-            self.fail(
-                name, f'{value!r} is not a time like 2026-12-01T08:00:05Z'
-            )
-        return value
-
-    def objects(self, name: str, required: bool = True) -> list[object]:
-        value = self.entry.get(name, None if required else [])
-        if not isinstance(value, list):
-            self.fail(name, 'is not a list')
-        return value
-
-    def object(self, name: str) -> dict[str, object]:
-        value = self.entry.get(name, {})
-        if not isinstance(value, dict):
-            self.fail(name, 'is not an object')
-        return value
+#: The most journals one turn of ``maintain`` names (each resume of a
+#: killed drain or return adds one).
+TURN_JOURNALS_MAX = 100
 
 
 # Attribute changes (marks).
@@ -177,7 +87,7 @@ def _change_to_json(change: attributes.AttributeChange) -> dict[str, object]:
 
 
 def _text_values(
-    fields: _Fields, check: Callable[[str], str | None]
+    fields: reading.Fields, check: Callable[[str], str | None]
 ) -> tuple[str | None, str | None]:
     values = (
         fields.text_or_none('before', 1 << 16),
@@ -185,12 +95,12 @@ def _text_values(
     )
     for text in values:
         if text is not None:
-            _check(check(text))
+            reading.check(check(text))
     return values
 
 
 def _change_from_json(entry: object, where: str) -> attributes.AttributeChange:
-    fields = _Fields(entry, f'{where}: a change')
+    fields = reading.Fields(entry, f'{where}: a change')
     kind = fields.choice(
         'attribute',
         (attributes.DESCRIPTION, attributes.PROPERTY, attributes.TAG),
@@ -202,8 +112,8 @@ def _change_from_json(entry: object, where: str) -> attributes.AttributeChange:
         )
     if kind == attributes.PROPERTY:
         key = fields.text('key')
-        _check(rules.property_key_problem(key))
-        _check(rules.path_segment_problem('property key', key))
+        reading.check(rules.property_key_problem(key))
+        reading.check(rules.path_segment_problem('property key', key))
         before, after = _text_values(
             fields, lambda value: rules.property_value_problem(key, value)
         )
@@ -211,7 +121,7 @@ def _change_from_json(entry: object, where: str) -> attributes.AttributeChange:
             attributes.property_(key), before, after
         )
     tag = fields.text('tag')
-    _check(rules.tag_problem(tag))
+    reading.check(rules.tag_problem(tag))
     return attributes.AttributeChange(
         attributes.tag(tag), fields.boolean('before'), fields.boolean('after')
     )
@@ -237,7 +147,7 @@ class MoveEntry:
 
     @classmethod
     def from_json(cls, entry: object, where: str) -> MoveEntry:
-        fields = _Fields(entry, f'{where}: move')
+        fields = reading.Fields(entry, f'{where}: move')
         return cls(
             kind=fields.choice('kind', MOVE_KINDS),
             target=fields.text_or_none('target'),
@@ -256,7 +166,7 @@ class ServiceState:
 
     @classmethod
     def from_json(cls, entry: object, where: str) -> ServiceState:
-        fields = _Fields(entry, where)
+        fields = reading.Fields(entry, where)
         return cls(
             status=fields.choice('status', SERVICE_STATUSES),
             disabled_reason=fields.text_or_none('disabled_reason'),
@@ -282,7 +192,7 @@ class ServiceEntry:
 
     @classmethod
     def from_json(cls, entry: object) -> ServiceEntry:
-        fields = _Fields(entry, 'a service')
+        fields = reading.Fields(entry, 'a service')
         host = fields.text('host')
         where = f'the service of {host}'
         fields.where = where
@@ -377,7 +287,7 @@ class ServerEntry:
 
     @classmethod
     def from_json(cls, entry: object) -> ServerEntry:
-        fields = _Fields(entry, 'a server')
+        fields = reading.Fields(entry, 'a server')
         server_id = fields.uuid('id')
         fields.where = f'server {server_id}'
         where = fields.where
@@ -399,8 +309,16 @@ class ServerEntry:
         )
 
 
+def _hypervisor_to_json(hypervisor: model.Hypervisor) -> dict[str, object]:
+    return {
+        'id': hypervisor.id,
+        'name': hypervisor.name,
+        'host': hypervisor.host,
+    }
+
+
 def _hypervisor_from_json(entry: object) -> model.Hypervisor:
-    fields = _Fields(entry, 'a hypervisor')
+    fields = reading.Fields(entry, 'a hypervisor')
     hypervisor_id = fields.uuid('id')
     fields.where = f'hypervisor {hypervisor_id}'
     return model.Hypervisor(
@@ -408,6 +326,69 @@ def _hypervisor_from_json(entry: object) -> model.Hypervisor:
         name=fields.text('name'),
         host=fields.text_or_none('host'),
     )
+
+
+#: Where a turn of ``maintain`` stands: not begun, being drained,
+#: with the operator's command (or waiting for its hosts to be back),
+#: being given back, over; skipped (its drain could not finish, what
+#: left was given back), or stopped there (its command failed, or its
+#: hosts were not back in time: they stay drained).
+Phase = typing.Literal[
+    'waiting', 'draining', 'handed over', 'returning', 'done', 'skipped',
+    'stopped',
+]  # fmt: skip
+PHASES: tuple[Phase, ...] = typing.get_args(Phase)
+
+
+@dataclasses.dataclass(frozen=True)
+class Turn:
+    """Hypervisors that ``maintain`` takes through the cycle together."""
+
+    hypervisors: tuple[model.Hypervisor, ...]
+    phase: Phase = 'waiting'
+    #: The journals of its drains, in order (a resumed drain adds one).
+    drains: tuple[str, ...] = ()
+    #: The journals of its returns: the restores of its drains.
+    returns: tuple[str, ...] = ()
+    details: str = ''
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            'hypervisors': [_hypervisor_to_json(h) for h in self.hypervisors],
+            'phase': self.phase,
+            'drains': list(self.drains),
+            'returns': list(self.returns),
+            'details': self.details,
+        }
+
+    @classmethod
+    def from_json(cls, entry: object) -> Turn:
+        fields = reading.Fields(entry, 'a turn')
+        hypervisors = tuple(
+            map(_hypervisor_from_json, fields.objects('hypervisors'))
+        )
+        if not hypervisors:
+            fields.fail('hypervisors', 'is empty')
+        fields.where = f'the turn of {hypervisors[0].name}'
+        return cls(
+            hypervisors=hypervisors,
+            phase=fields.choice('phase', PHASES),
+            drains=cls._paths(fields, 'drains'),
+            returns=cls._paths(fields, 'returns'),
+            details=fields.text('details', DETAILS_MAX_LENGTH),
+        )
+
+    @staticmethod
+    def _paths(fields: reading.Fields, name: str) -> tuple[str, ...]:
+        paths = fields.objects(name)
+        if len(paths) > TURN_JOURNALS_MAX:
+            fields.fail(name, f'names more than {TURN_JOURNALS_MAX} journals')
+        for path in paths:
+            if not isinstance(path, str) or not 0 < len(path) <= (
+                PATH_MAX_LENGTH
+            ):
+                fields.fail(name, f'{path!r} is not a journal path')
+        return tuple(typing.cast(list[str], paths))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -431,11 +412,13 @@ class Document:
     restores: str | None = None
     finished_at: str | None = None
     interrupted: bool = False
+    #: For ``maintain``: its turns, in order.
+    turns: tuple[Turn, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
             'format': FORMAT,
-            'version': VERSION,
+            'version': TURNS_VERSION if self.turns else VERSION,
             'wing': self.wing,
             'verb': self.verb,
             'started_at': self.started_at,
@@ -445,28 +428,38 @@ class Document:
             'endpoint': self.endpoint,
             'options': self.options,
             'restores': self.restores,
-            'hypervisors': [
-                {'id': h.id, 'name': h.name, 'host': h.host}
-                for h in self.hypervisors
-            ],
+            'hypervisors': [_hypervisor_to_json(h) for h in self.hypervisors],
             'services': [service.to_json() for service in self.services],
             'servers': [server.to_json() for server in self.servers],
+            **(
+                {'turns': [turn.to_json() for turn in self.turns]}
+                if self.turns
+                else {}
+            ),
         }
 
     @classmethod
     def from_json(cls, document: object) -> Document:
         if not isinstance(document, dict) or document.get('format') != FORMAT:
-            raise JournalError(f'not a {FORMAT} document')
+            raise reading.JournalError(f'not a {FORMAT} document')
         version = document.get('version')
         if version not in READABLE_VERSIONS:
-            raise JournalError(
+            raise reading.JournalError(
                 f'version {version!r}; this release reads versions '
                 f'{", ".join(map(str, READABLE_VERSIONS))}'
             )
-        fields = _Fields(document, 'the journal')
+        fields = reading.Fields(document, 'the journal')
         wing = fields.choice('wing', WINGS) if version >= 2 else 'marks'
+        verb = fields.choice('verb', VERBS)
+        turns = tuple(
+            map(Turn.from_json, fields.objects('turns', required=False))
+        )
+        if verb == 'maintain' and not turns:
+            fields.fail('turns', 'are missing: maintain names its turns')
+        if verb != 'maintain' and turns:
+            fields.fail('turns', f'belong to maintain, not to {verb}')
         return cls(
-            verb=fields.choice('verb', VERBS),
+            verb=verb,
             started_at=str(fields.time('started_at')),
             endpoint=fields.text('endpoint', ENDPOINT_MAX_LENGTH),
             hypervisors=tuple(
@@ -487,4 +480,5 @@ class Document:
             restores=fields.text_or_none('restores', PATH_MAX_LENGTH),
             finished_at=fields.time('finished_at', optional=True),
             interrupted=fields.boolean('interrupted'),
+            turns=turns,
         )

@@ -38,6 +38,7 @@ import threading
 import typing
 
 from osc_hypervisor_servers.core import model
+from osc_hypervisor_servers.journal import reading
 from osc_hypervisor_servers.journal import schema
 from osc_hypervisor_servers.runner import errors
 from osc_hypervisor_servers.runner import reporting
@@ -147,7 +148,7 @@ def read(path: str) -> schema.Document:
         errors.refuse(f'Journal {path} is not JSON: {error}')
     try:
         return schema.Document.from_json(raw)
-    except schema.JournalError as error:
+    except reading.JournalError as error:
         errors.refuse(f'Journal {path} cannot be used: {error}')
     except RecursionError:
         errors.refuse(f'Journal {path} cannot be used: nested too deeply')
@@ -311,6 +312,13 @@ class Journal:
                     ),
                 )
             )
+
+    def update(self, document: schema.Document) -> None:
+        """Write ``document`` over the journal, as a run that records
+        where it stands does.
+        """
+        with self._lock:
+            self._replace(document)
 
     def _replace(self, document: schema.Document) -> None:
         """Write ``document`` over the journal, atomically: a failure

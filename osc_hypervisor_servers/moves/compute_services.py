@@ -45,6 +45,9 @@ class ComputeService:
     state: str
     forced_down: bool
     disabled_reason: str | None
+    #: Its last heartbeat, in Nova's time, as Nova writes it (ISO 8601,
+    #: UTC, no zone); None before the first.
+    updated_at: str | None = None
 
     @property
     def is_down(self) -> bool:
@@ -60,6 +63,7 @@ def _from_sdk(service: sdk_service.Service) -> ComputeService:
         state=service.state,
         forced_down=bool(service.is_forced_down),
         disabled_reason=service.disabled_reason,
+        updated_at=service.updated_at,
     )
 
 

@@ -68,6 +68,7 @@ def _refusal(
     misfits: Sequence[planning.MovePlan],
     fits: dict[str, packing.Fit],
     moving: int,
+    check: move_options.Preflight,
 ) -> RefuseMisfits:
     named = '; '.join(
         f'{plan.server.name or plan.server.id}: {fits[plan.server.id].text}'
@@ -76,8 +77,13 @@ def _refusal(
     more = f' and {len(misfits) - NAMED} more' if len(misfits) > NAMED else ''
     return RefuseMisfits(
         f'{len(misfits)} of {moving} servers would not fit ({named}{more}); '
-        f'nothing was moved: give --allow-partial to move the others, or '
-        f'--skip-preflight to let the scheduler try'
+        f'nothing was moved'
+        + (
+            ': give --allow-partial to move the others, or --skip-preflight '
+            'to let the scheduler try'
+            if check.may_relax
+            else ''
+        )
     )
 
 
@@ -116,7 +122,7 @@ def fit(
     misfits = [plan for plan in moving if not fits[plan.server.id].fits]
     return Fitted(
         [_with_fit(plan, fits.get(plan.server.id)) for plan in plans],
-        [_refusal(misfits, fits, len(moving))]
+        [_refusal(misfits, fits, len(moving), check)]
         if misfits and not check.allow_partial
         else [],
     )

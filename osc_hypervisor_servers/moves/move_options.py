@@ -50,6 +50,9 @@ class Preflight:
     #: True: move what fits, skip the rest (else a run with any server
     #: that would not fit is refused before its first move).
     allow_partial: bool = False
+    #: Whether the command offers --allow-partial and --skip-preflight
+    #: (``maintain`` does not: it hands over only empty hosts).
+    may_relax: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,3 +80,28 @@ class DrainOptions:
     disable_service: bool = False
     disable_reason: str | None = None
     preflight: Preflight = Preflight()
+
+
+@dataclasses.dataclass(frozen=True)
+class MaintainOptions:
+    """The options of ``maintain``."""
+
+    #: The hypervisors, in the order they are maintained (IDs or exact
+    #: hostnames).
+    hypervisors: tuple[str, ...]
+    #: The operator's command, run for each host once it is drained.
+    command: str
+    #: How long to wait for each move, and for each host to be back.
+    waiting: Waiting
+    run: invocation.RunOptions
+    mode: kinds.Mode = 'auto'
+    #: The health gate: a host is back once this exits 0.
+    check: str | None = None
+    #: Hypervisors drained together, handed over one after the other.
+    hosts_at_once: int = 1
+    #: Leave the servers where their drain put them.
+    no_return: bool = False
+    #: Stop at the first host that is skipped, instead of going on.
+    stop_on_failure: bool = False
+    #: The journal of a killed run to go on with.
+    resume: str | None = None

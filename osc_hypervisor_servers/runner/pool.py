@@ -71,6 +71,9 @@ class Tally:
     in_flight: int
     #: Seconds since the first task started.
     elapsed: float
+    #: Which part of a longer run this is (``maintain``'s host and
+    #: phase), if any.
+    stage: str = ''
 
 
 #: Told the tally when a task ends, and every second in between.

@@ -40,6 +40,7 @@ def moves_line(tally: pool.Tally) -> str:
     been, and how long it will be at the pace of the moves ended so far.
     """
     line = (
+        f'{tally.stage}{": " if tally.stage else ""}'
         f'{tally.done - tally.failed} of {tally.total} moved, '
         f'{tally.in_flight} in flight, {tally.failed} failed, '
         f'{duration(tally.elapsed)} elapsed'
@@ -67,10 +68,17 @@ class ProgressLine:
         self.stream.flush()
         self.shown = True
 
-    def close(self) -> None:
+    def clear(self) -> None:
+        """Clear the line, so that other lines can be written (it shows
+        again at the next tally).
+        """
         if self.shown:
             self.stream.write('\r\033[K')
             self.stream.flush()
+            self.shown = False
+
+    def close(self) -> None:
+        self.clear()
 
 
 def is_terminal(stream: typing.TextIO) -> bool:
@@ -82,10 +90,10 @@ def is_terminal(stream: typing.TextIO) -> bool:
 def progress_line(
     stream: typing.TextIO,
     text: typing.Callable[[pool.Tally], str] = changes_line,
-) -> Iterator[pool.Progress | None]:
+) -> Iterator[ProgressLine | None]:
     """A progress line on ``stream`` while the block runs, when it is a
-    terminal; else None. It shows once the tasks run (a dry run runs
-    none), and is cleared at the end.
+    terminal (clear it before writing other lines); else None. It shows
+    once the tasks run (a dry run runs none), and is cleared at the end.
     """
     if not is_terminal(stream):
         yield None

@@ -69,17 +69,22 @@ DRAIN_PARALLEL_HELP = (
 )
 
 
-def parallel_count(value: str) -> int:
-    """argparse type of --parallel."""
+def bounded_count(value: str, most: int) -> int:
+    """``value`` as a whole number from 1 to ``most``, for argparse."""
     try:
         number = int(value)
     except ValueError:
         number = 0
-    if not 1 <= number <= MAX_PARALLEL:
+    if not 1 <= number <= most:
         raise argparse.ArgumentTypeError(
-            f'{value!r} is not a whole number from 1 to {MAX_PARALLEL}'
+            f'{value!r} is not a whole number from 1 to {most}'
         )
     return number
+
+
+def parallel_count(value: str) -> int:
+    """argparse type of --parallel."""
+    return bounded_count(value, MAX_PARALLEL)
 
 
 def positive_seconds(value: str) -> float:
@@ -241,6 +246,28 @@ def add_waiting(parser: argparse.ArgumentParser, timeout_help: str) -> None:
     add_timeout(parser, timeout_help)
 
 
+def add_move_kind(parser: argparse.ArgumentParser) -> None:
+    """--live-migration or --cold-migration (default: by state)."""
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument(
+        '--live-migration',
+        dest='kind',
+        action='store_const',
+        const='live',
+        default='auto',
+        help='Live migrate every server (ACTIVE or PAUSED); others are '
+        'skipped',
+    )
+    kind.add_argument(
+        '--cold-migration',
+        dest='kind',
+        action='store_const',
+        const='cold',
+        help='Cold migrate every server (ACTIVE or SHUTOFF); others are '
+        'skipped',
+    )
+
+
 def add_preflight(parser: argparse.ArgumentParser) -> None:
     """Whether a run that moves servers checks first that they fit."""
     checks = parser.add_mutually_exclusive_group()
@@ -346,20 +373,24 @@ def running(
     moves in flight and the time left).
     """
 
-    def notify(message: str) -> None:
-        app.stderr.write(message + '\n')
-
     compute = compute_of(app)
-    patience = retrying.Reachability(
-        parsed_args.unreachable_timeout,
-        notify,
-        # The version document: no database, no policy.
-        probe=lambda: int(compute.get('/').status_code),
-    )
     with progress.progress_line(
         sys.stderr,
         text=progress.moves_line if moves else progress.changes_line,
     ) as line:
+
+        def notify(message: str) -> None:
+            # A line of its own, not the end of the progress line.
+            if line is not None:
+                line.clear()
+            app.stderr.write(message + '\n')
+
+        patience = retrying.Reachability(
+            parsed_args.unreachable_timeout,
+            notify,
+            # The version document: no database, no policy.
+            probe=lambda: int(compute.get('/').status_code),
+        )
         yield invocation.RunContext(
             compute,
             retrying.RetryPolicy(reachability=patience),

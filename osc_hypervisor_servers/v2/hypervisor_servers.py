@@ -12,17 +12,18 @@
 
 
 """``openstack hypervisor servers set``, ``unset``, ``restore``,
-``migrate`` and ``evacuate``.
+``migrate`` and ``evacuate`` (``maintain`` is in :mod:`.maintain`).
 
 Thin front ends: each builds its parser from the shared helpers
 (:mod:`.arguments`), turns what it parsed into its verb's options, calls
-the verb's module (``marks.verbs``, ``moves.drain``, ``moves.restore``)
-and prints one row per server (:mod:`.output`).
+the verb's module (``marks.verbs``, ``moves.drain``, ``moves.restore``,
+``moves.maintain``) and prints one row per server (:mod:`.output`).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from osc_lib import exceptions
 from osc_lib.cli import parseractions
@@ -36,6 +37,7 @@ from osc_hypervisor_servers.marks import mark_options
 from osc_hypervisor_servers.marks import verbs as mark_verbs
 from osc_hypervisor_servers.moves import drain
 from osc_hypervisor_servers.moves import kinds
+from osc_hypervisor_servers.moves import maintain
 from osc_hypervisor_servers.moves import move_options
 from osc_hypervisor_servers.moves import restore as move_restore
 from osc_hypervisor_servers.runner import errors
@@ -46,7 +48,7 @@ from osc_hypervisor_servers.v2 import arguments
 from osc_hypervisor_servers.v2 import output
 
 
-class _ServersCommand(command.Lister):
+class ServersCommand(command.Lister):
     """What every verb shares: one row per server, then the journal and
     an exit code that says whether every server ended as asked.
     """
@@ -74,7 +76,7 @@ class _ServersCommand(command.Lister):
         return output.conclude(self.outcome, self.app.stderr)
 
 
-class SetHypervisorServers(_ServersCommand):
+class SetHypervisorServers(ServersCommand):
     _description = (
         'Set properties, description or tags on every server of '
         'hypervisor(s). The values each server had before are written to '
@@ -114,7 +116,7 @@ class SetHypervisorServers(_ServersCommand):
         return _change(self, parsed_args, 'set', request)
 
 
-class UnsetHypervisorServers(_ServersCommand):
+class UnsetHypervisorServers(ServersCommand):
     _description = (
         'Unset properties, description or tags on every server of '
         'hypervisor(s). The values removed are written to a journal first; '
@@ -156,7 +158,7 @@ class UnsetHypervisorServers(_ServersCommand):
 
 
 def _change(
-    command: _ServersCommand,
+    command: ServersCommand,
     parsed_args: argparse.Namespace,
     verb: mark_options.Verb,
     request: change_request.ChangeRequest,
@@ -178,7 +180,7 @@ def _change(
         return mark_verbs.change(context, options)
 
 
-class RestoreHypervisorServers(_ServersCommand):
+class RestoreHypervisorServers(ServersCommand):
     _description = (
         'Undo a journaled run of any verb. After set, unset or restore of '
         'marks: on each server of the journal, put back every value the run '
@@ -188,9 +190,10 @@ class RestoreHypervisorServers(_ServersCommand):
         'still disabled with its reason, and move each server back to the '
         'compute host it was on, by live migration when it runs and by cold '
         'migration when it is stopped, only if it is still where the run '
-        'put it; a server moved since is kept where it is. A server deleted '
-        'since is reported as gone. A restore is journaled too, so it can '
-        'itself be undone.'
+        'put it; a server moved since is kept where it is. After maintain: '
+        'the same for every hypervisor the run left drained. A server '
+        'deleted since is reported as gone. A restore is journaled too, so '
+        'it can itself be undone.'
     )
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
@@ -221,8 +224,14 @@ class RestoreHypervisorServers(_ServersCommand):
 
         path = parsed_args.journal_to_restore
         document = store.read(path)
+        if document.verb == 'maintain':
+            return _restore_moves(
+                self, parsed_args, document, maintain.restore_run
+            )
         if document.wing == 'moves':
-            return _restore_moves(self, parsed_args, document)
+            return _restore_moves(
+                self, parsed_args, document, move_restore.restore
+            )
         options = mark_options.RestoreOptions(
             path,
             any_endpoint=parsed_args.any_endpoint,
@@ -239,11 +248,21 @@ class RestoreHypervisorServers(_ServersCommand):
 
 
 def _restore_moves(
-    command: _ServersCommand,
+    command: ServersCommand,
     parsed_args: argparse.Namespace,
     document: schema.Document,
+    verb: Callable[
+        [
+            invocation.RunContext,
+            move_options.RestoreOptions,
+            schema.Document,
+        ],
+        reporting.Outcome,
+    ],
 ) -> reporting.Outcome:
-    """``restore`` of a journal of ``migrate`` or ``evacuate``."""
+    """``restore`` of a journal of ``migrate``, ``evacuate`` or
+    ``maintain``.
+    """
     options = move_options.RestoreOptions(
         parsed_args.journal_to_restore,
         any_endpoint=parsed_args.any_endpoint,
@@ -260,10 +279,10 @@ def _restore_moves(
         ),
     )
     with arguments.running(command.app, parsed_args, moves=True) as context:
-        return move_restore.restore(context, options, document)
+        return verb(context, options, document)
 
 
-class MigrateHypervisorServers(_ServersCommand):
+class MigrateHypervisorServers(ServersCommand):
     _description = (
         'Move every server off hypervisor(s), and say where each one went. '
         'ACTIVE and PAUSED servers are live migrated, SHUTOFF ones cold '
@@ -280,24 +299,7 @@ class MigrateHypervisorServers(_ServersCommand):
         arguments.add_drain(parser)
         arguments.add_waiting(parser, arguments.TIMEOUT_HELP)
         arguments.add_preflight(parser)
-        kind = parser.add_mutually_exclusive_group()
-        kind.add_argument(
-            '--live-migration',
-            dest='kind',
-            action='store_const',
-            const='live',
-            default='auto',
-            help='Live migrate every server (ACTIVE or PAUSED); others are '
-            'skipped',
-        )
-        kind.add_argument(
-            '--cold-migration',
-            dest='kind',
-            action='store_const',
-            const='cold',
-            help='Cold migrate every server (ACTIVE or SHUTOFF); others are '
-            'skipped',
-        )
+        arguments.add_move_kind(parser)
         parser.add_argument(
             '--no-confirm',
             dest='confirm',
@@ -314,7 +316,7 @@ class MigrateHypervisorServers(_ServersCommand):
         return _drain(self, parsed_args, mode, confirm=parsed_args.confirm)
 
 
-class EvacuateHypervisorServers(_ServersCommand):
+class EvacuateHypervisorServers(ServersCommand):
     _description = (
         'Rebuild every server of failed hypervisor(s) on other hypervisors '
         '(evacuate), and say where each one went. Refused unless the '
@@ -341,7 +343,7 @@ class EvacuateHypervisorServers(_ServersCommand):
 
 
 def _drain(
-    command: _ServersCommand,
+    command: ServersCommand,
     parsed_args: argparse.Namespace,
     mode: kinds.Mode,
     confirm: bool,

@@ -20,7 +20,8 @@ them: ``contenders`` (marking one hypervisor: this command, nova
 host-meta, the xargs loop, the floor), ``breadth`` (one hypervisor
 against twenty), ``drain`` (this command's drain and move back against
 Nova's bound and the xargs loop), ``preflight`` (what the pre-flight
-costs a drain).
+costs a drain), ``rolling`` (``maintain`` of three hosts against their
+drains and restores by hand).
 
 Usage: ``tox -e benchmark -- --help``; ``--cases drain`` runs the drain
 case alone.
@@ -35,6 +36,7 @@ from benchmark import common
 from benchmark import contenders
 from benchmark import drain
 from benchmark import preflight
+from benchmark import rolling
 from osc_hypervisor_servers.runner import invocation
 
 
@@ -132,12 +134,18 @@ def _preflight(args: argparse.Namespace) -> Callable[[], None]:
     return lambda: preflight.report(rows)
 
 
+def _rolling(args: argparse.Namespace) -> Callable[[], None]:
+    rows = rolling.run(args)
+    return lambda: rolling.report(rows)
+
+
 #: Each case runs, then hands back how to report it once all have run.
 CASES: dict[str, Callable[[argparse.Namespace], Callable[[], None]]] = {
     'contenders': _contenders,
     'breadth': _breadth,
     'drain': _drain,
     'preflight': _preflight,
+    'rolling': _rolling,
 }
 
 

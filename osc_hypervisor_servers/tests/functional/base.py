@@ -114,6 +114,15 @@ def set_service(cloud, host, **changes):
         raise RuntimeError(f'service of {host}: {status} {answer}')
 
 
+#: The maintain cloud: mt-2 has room for a server the others cannot take
+#: (nova reserves 512 MB a host); every host reports in each second.
+MAINTAIN_HOSTS = (
+    nova_sandbox.Host('mt-1', vcpus=4, memory_mb=4608, disk_gb=100),
+    nova_sandbox.Host('mt-2', vcpus=8, memory_mb=8704, disk_gb=200),
+    nova_sandbox.Host('mt-3', vcpus=4, memory_mb=4608, disk_gb=100),
+    nova_sandbox.Host('mt-4', vcpus=4, memory_mb=4608, disk_gb=100),
+)
+
 _CLOUDS = {
     'main': lambda: nova_sandbox.NovaSandbox(
         HOSTS, servers_per_host=SERVERS_PER_HOST, projects=PROJECTS
@@ -125,6 +134,15 @@ _CLOUDS = {
         cpu_allocation_ratio=1.0,
         ram_allocation_ratio=1.0,
         disk_allocation_ratio=1.0,
+    ).start(),
+    'maintain': lambda: nova_sandbox.NovaSandbox(
+        MAINTAIN_HOSTS,
+        servers_per_host=2,
+        projects=PROJECTS,
+        cpu_allocation_ratio=1.0,
+        ram_allocation_ratio=1.0,
+        disk_allocation_ratio=1.0,
+        report_interval=1,
     ).start(),
     'sized': lambda: nova_sandbox.NovaSandbox(
         RACKS,

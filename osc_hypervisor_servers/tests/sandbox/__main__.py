@@ -125,6 +125,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             f'initial_{resource}_allocation_ratio, {default})',
         )
     parser.add_argument(
+        '--report-interval',
+        type=int,
+        metavar='SECONDS',
+        help="nova's report_interval: how often each compute service "
+        "reports in (default: nova's, 10)",
+    )
+    parser.add_argument(
         '--port',
         type=int,
         default=0,
@@ -138,6 +145,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.projects < 1 or args.servers_per_host < 0:
         parser.error('need --projects >= 1 and --servers-per-host >= 0')
+    if args.report_interval is not None and args.report_interval < 1:
+        parser.error('need --report-interval >= 1')
     if args.max_limit is not None and args.max_limit < 1:
         parser.error('need --max-limit >= 1')
     return args
@@ -258,10 +267,17 @@ def serve(
         state_dir,
         args.max_limit,
         {
-            f'{resource}_allocation_ratio': ratio
-            for resource in ('cpu', 'ram', 'disk')
-            if (ratio := getattr(args, f'{resource}_allocation_ratio'))
-            is not None
+            **{
+                f'{resource}_allocation_ratio': ratio
+                for resource in ('cpu', 'ram', 'disk')
+                if (ratio := getattr(args, f'{resource}_allocation_ratio'))
+                is not None
+            },
+            **(
+                {'report_interval': args.report_interval}
+                if args.report_interval is not None
+                else {}
+            ),
         },
         identity_url,
         keystone.internal_url,

@@ -86,6 +86,7 @@ class NovaSandbox:
         ram_allocation_ratio: float | None = None,
         disk_allocation_ratio: float | None = None,
         nodes: dict[str, str] | None = None,
+        report_interval: int | None = None,
         port: int = 0,
         state_dir: str | None = None,
         start_timeout: float = 300,
@@ -98,6 +99,8 @@ class NovaSandbox:
         ]  # fmt: skip
         if max_limit is not None:
             self._arguments += ['--max-limit', str(max_limit)]
+        if report_interval is not None:
+            self._arguments += ['--report-interval', str(report_interval)]
         for option, ratio in (
             ('--cpu-allocation-ratio', cpu_allocation_ratio),
             ('--ram-allocation-ratio', ram_allocation_ratio),
@@ -476,9 +479,16 @@ class NovaSandbox:
         """
         self._control('PUT', 'down', {'services': list(services)})
 
+    def stop_compute(self, host: str) -> None:
+        """Stop the compute service of ``host`` (a host rebooting): it
+        reports in no more until ``restart_compute``.
+        """
+        self._control('POST', 'stop', {'host': host}, timeout=120)
+
     def restart_compute(self, host: str) -> None:
-        """Restart the compute service of ``host`` (a repaired host: it
-        cleans up the servers evacuated from it, and may be marked up).
+        """Restart the compute service of ``host``, stopped or not (a
+        repaired host: it cleans up the servers evacuated from it, and
+        may be marked up).
         """
         self._control('POST', 'restart', {'host': host}, timeout=300)
 

@@ -180,8 +180,8 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
     ``hosts`` get one compute service each (a ``protocol.Host`` also its
     size); ``state_dir`` holds the databases and the log; ``max_limit``
     is nova's ``[api] max_limit`` (None: nova's default, 1000);
-    ``allocation_ratios`` sets nova's options of those names (e.g.
-    ``cpu_allocation_ratio``).  ``identity_url`` and
+    ``nova_options`` sets nova's ``[DEFAULT]`` options of those names
+    (e.g. ``cpu_allocation_ratio``, ``report_interval``).  ``identity_url`` and
     ``identity_internal_url`` are keystone's public and internal
     endpoints; ``nodes`` the node name of a host, by host, when it is not
     the host's name.
@@ -201,7 +201,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         hosts: Sequence[str | protocol.Host],
         state_dir: str,
         max_limit: int | None,
-        allocation_ratios: dict[str, float],
+        nova_options: dict[str, float],
         identity_url: str,
         identity_internal_url: str,
         nodes: dict[str, str],
@@ -214,7 +214,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         SizedFakeDriver.nodes = nodes
         self.state_dir = state_dir
         self.max_limit = max_limit
-        self.allocation_ratios = allocation_ratios
+        self.nova_options = nova_options
         self.identity_url = identity_url
         self.identity_internal_url = identity_internal_url
         self._boot_requests = itertools.count(1)
@@ -228,9 +228,7 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
         # nova loads drivers from nova.virt only: this one goes beside
         # SmallFakeDriver.
         self.stub_out('nova.virt.fake.SizedFakeDriver', SizedFakeDriver)
-        self.flags(
-            compute_driver='fake.SizedFakeDriver', **self.allocation_ratios
-        )
+        self.flags(compute_driver='fake.SizedFakeDriver', **self.nova_options)
         self.flags(instances=-1, cores=-1, ram=-1, group='quota')
         # A shelved server stays on its host (SHELVED, not offloaded): a
         # state in which Nova refuses property and tag changes.
@@ -442,9 +440,17 @@ class SandboxCloud(integrated_helpers._IntegratedTestBase):  # type: ignore[misc
             )
         }
 
+    def stop_compute(self, host: str) -> None:
+        """Stop the compute service of ``host``, as a host that reboots:
+        it reports in no more (Nova shows it down once
+        ``service_down_time`` passed) until ``restart_compute``.
+        """
+        self.computes[host].stop()
+
     def restart_compute(self, host: str) -> None:
-        """Restart the compute service of ``host``, as after a repair:
-        its servers stay, and it cleans up those evacuated from it.
+        """Restart the compute service of ``host``, stopped or not, as
+        after a repair: its servers stay, and it cleans up those
+        evacuated from it.
         """
         if host not in self.host_mappings:
             # The harness records the cell of the computes it maps; the

@@ -68,6 +68,8 @@ class Cloud(typing.Protocol):
         self, batches: Sequence[protocol.Boot]
     ) -> dict[str, list[str]]: ...
 
+    def stop_compute(self, host: str) -> None: ...
+
     def restart_compute(self, host: str) -> None: ...
 
     def set_move_seconds(self, seconds: float) -> None: ...
@@ -347,6 +349,8 @@ class TrafficControl:
             elif (method, name) == ('POST', 'boot'):
                 batches = [protocol.Boot(**batch) for batch in body['batches']]
                 answer = {'servers': self.cloud.boot(batches)}
+            elif (method, name) == ('POST', 'stop'):
+                self.cloud.stop_compute(str(body['host']))
             elif (method, name) == ('POST', 'restart'):
                 self.cloud.restart_compute(str(body['host']))
             elif (method, name) == ('PUT', 'move_seconds'):

@@ -426,6 +426,7 @@ def compute_service(
     status='enabled',
     forced_down=False,
     disabled_reason=None,
+    updated_at=None,
 ):
     return sdk_service.Service.existing(
         id=service_id(host),
@@ -435,6 +436,7 @@ def compute_service(
         status=status,
         forced_down=forced_down,
         disabled_reason=disabled_reason,
+        updated_at=updated_at,
     )
 
 

@@ -176,7 +176,7 @@ class TestRead(testtools.TestCase):
             ('not json', 'is not JSON'),
             ('[]', 'not a osc-hypervisor-servers-journal'),
             ({'format': 'other'}, 'not a osc-hypervisor-servers-journal'),
-            (dict(version_2(), version=3), 'version 3; this release reads'),
+            (dict(version_2(), version=4), 'version 4; this release reads'),
             (dict(version_2(), version='2'), "version '2'"),
         ]:
             self.assertRefused(content, reason)

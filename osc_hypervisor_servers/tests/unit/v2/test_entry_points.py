@@ -22,9 +22,10 @@ from cliff import commandmanager
 import testtools
 
 from osc_hypervisor_servers.v2 import hypervisor_servers
+from osc_hypervisor_servers.v2 import maintain
 
 GROUP = 'openstack.compute.v2'
-VERBS = ('set', 'unset', 'restore', 'migrate', 'evacuate')
+VERBS = ('set', 'unset', 'restore', 'migrate', 'evacuate', 'maintain')
 
 
 def command_manager():
@@ -43,6 +44,7 @@ class TestEntryPoints(testtools.TestCase):
             ('restore', hypervisor_servers.RestoreHypervisorServers),
             ('migrate', hypervisor_servers.MigrateHypervisorServers),
             ('evacuate', hypervisor_servers.EvacuateHypervisorServers),
+            ('maintain', maintain.MaintainHypervisorServers),
         ]:
             command_class, name, remaining = manager.find_command(
                 ['hypervisor', 'servers', verb, 'compute-1']

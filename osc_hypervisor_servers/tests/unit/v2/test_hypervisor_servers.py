@@ -33,7 +33,7 @@ HYPERVISOR_2 = fakes.make_hypervisor('compute-2')
 
 
 class HypervisorServersTestCase(fakes.TestCommand):
-    command_class: type[hypervisor_servers._ServersCommand]
+    command_class: type[hypervisor_servers.ServersCommand]
     #: Calls before this index are not the command's under test.
     calls_seen = 0
 
