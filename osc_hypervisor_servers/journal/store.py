@@ -313,6 +313,19 @@ class Journal:
                 )
             )
 
+    def close(self, interrupted: bool) -> None:
+        """Record that the run ended (``interrupted``: before its end),
+        for a run that records where it stands with :meth:`update`.
+        """
+        with self._lock:
+            self._replace(
+                dataclasses.replace(
+                    self.document,
+                    finished_at=_timestamp(_now()),
+                    interrupted=interrupted,
+                )
+            )
+
     def update(self, document: schema.Document) -> None:
         """Write ``document`` over the journal, as a run that records
         where it stands does.

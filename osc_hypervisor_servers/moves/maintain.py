@@ -244,6 +244,10 @@ def maintain(
             abandoned = str(error)
         if interrupted or abandoned or stop:
             break
+    try:
+        journal.close(interrupted or abandoned is not None)
+    except OSError as error:
+        context.notify(f'Could not record the end in {journal.path}: {error}')
     _summary(run.run, context.notify)
     return reporting.Outcome(
         reporting.Report(

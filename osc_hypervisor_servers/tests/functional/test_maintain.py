@@ -131,6 +131,8 @@ class TestMaintain(base.DrainTestCase):
         self.assertEqual(
             ['done'] * 3, [turn['phase'] for turn in journal['turns']]
         )
+        self.assertIsNotNone(journal['finished_at'])
+        self.assertFalse(journal['interrupted'])
         self.assertRegex(stderr, r'Hosts:\n  mt-1  done\n  mt-2  done\n')
 
     def test_dry_run_runs_no_command_and_moves_nothing(self):
