@@ -17,8 +17,10 @@ Starts a real nova-api with three fake hypervisors and a dozen servers on
 marks its servers (``hypervisor servers set``), drains it (``migrate``),
 puts every server back (``restore`` of the drain's journal) and undoes
 the marks (``restore`` of the marks' journal), showing each step through
-``openstack server list``/``show``. With ``--keep`` the cloud stays up
-for you to try commands against it until Ctrl-C.
+``openstack server list``/``show``; then the same cycle rolled over the
+two other hypervisors (``maintain``, with a harmless command). With
+``--keep`` the cloud stays up for you to try commands against it until
+Ctrl-C.
 """
 
 import argparse
@@ -79,7 +81,11 @@ def main():
     started = time.monotonic()
     with (
         nova_sandbox.NovaSandbox(
-            HOSTS, servers_per_host=args.servers_per_host, projects=2
+            HOSTS,
+            servers_per_host=args.servers_per_host,
+            projects=2,
+            # Step 6 waits for each host to report in after its command.
+            report_interval=1,
         ) as sandbox,
         tempfile.TemporaryDirectory(prefix='demo-state-') as state,
     ):
@@ -143,6 +149,22 @@ def main():
             '-c', 'tags', '-c', 'properties',
             '-c', 'OS-EXT-SRV-ATTR:host')  # fmt: skip
         run(env, 'compute', 'service', 'list', '--service', 'nova-compute')
+
+        rolled = HOSTS[1:]
+        print(
+            f'\n6. Steps 2 to 4 over {" and ".join(rolled)}, one after the '
+            f'other: each is drained, handed to a command once Nova shows it '
+            f'empty and disabled, waited for until it reports in again, then '
+            f'given back:'
+        )
+        run(env, 'hypervisor', 'servers', 'maintain', *rolled, '--exec',
+            'echo "patching $COMPUTE_HOST, which now holds $(openstack server '
+            'list --all-projects --host "$COMPUTE_HOST" -f value -c ID '
+            '| wc -l) servers"',
+            '-c', 'Name', '-c', 'Hypervisor', '-c', 'Phase', '-c', 'Result',
+            '-c', 'Destination')  # fmt: skip
+        run(env, 'server', 'list', '--all-projects', '--long',
+            '-c', 'Name', '-c', 'Status', '-c', 'Host')  # fmt: skip
         if args.keep:
             exports = {
                 key: value

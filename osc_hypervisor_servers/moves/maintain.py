@@ -171,6 +171,8 @@ def _preview(
     rows: list[reporting.ServerResult] = []
     skipped = []
     for index, turn in enumerate(document.turns):
+        if turn.phase in ('done', 'skipped'):
+            continue
         stage = f'host {index + 1} of {len(document.turns)}'
         try:
             drained = turns.drain_turn(context, options, turn, None, stage)
@@ -220,14 +222,16 @@ def maintain(
 ) -> reporting.Outcome:
     """``hypervisor servers maintain``."""
     errors.refuse_if(version.missing(context.compute, REQUIRED_MICROVERSIONS))
-    if options.resume is not None:
-        path = options.resume
-        document, options = _resumed(context, options, path)
-        journal = store.Journal(pathlib.Path(path), document)
+    resume = options.resume
+    if resume is not None:
+        document, options = _resumed(context, options, resume)
     else:
         document = _new_document(context, options)
-        if options.run.dry_run:
-            return _preview(context, options, document)
+    if options.run.dry_run:
+        return _preview(context, options, document)
+    if resume is not None:
+        journal = store.Journal(pathlib.Path(resume), document)
+    else:
         journal = store.Journal.write_ahead(options.run.journal, document)
     run = cycle.Cycle(context, options, cycle.RunJournal(journal))
     interrupted = False

@@ -207,6 +207,22 @@ class TestMaintain(base.DrainTestCase):
         for server_id in self.homes_on('mt-3'):
             self.assertEqual(0, self.moves_of(server_id))
         journal = self.journal_of(stderr)
+        # Going on needs the same command; a dry run of it does nothing.
+        self.sandbox.reset_stats()
+        logged = self.logged()
+        exit_code, stdout, stderr = self.openstack(
+            'hypervisor', 'servers', 'maintain', '--resume', journal,
+            '--exec', 'true',
+        )  # fmt: skip
+        self.assertEqual(1, exit_code)
+        self.assertIn("--exec 'true' is not the command the journal", stderr)
+        exit_code, rows, stderr = self.maintain(
+            '--resume', journal, '--exec', self.logging_command(then='exit 3'),
+            '--dry-run',
+        )  # fmt: skip
+        self.assertEqual(0, exit_code, stderr)
+        self.assertEqual(0, self.writes())
+        self.assertEqual(logged, self.logged())
         exit_code, rows, stderr = self.hypervisor_servers('restore', journal)
         self.assertEqual(0, exit_code, stderr)
         self.assertEqual({'migrated'}, {row['Result'] for row in rows})
