@@ -127,7 +127,7 @@ def _relay(
 def nova_now(context: invocation.RunContext) -> datetime.datetime:
     """Nova's time now, by the Date header of its version document."""
     clock = migrations.NovaClock()
-    clock.learn(context.retry.call(lambda: context.compute.get('/')))
+    migrations.LearnNovaTime(context.compute, clock, context.retry).perform()
     return clock.now()
 
 
